@@ -1,0 +1,7 @@
+"""Allow ``python -m digitpad``."""
+
+import sys
+
+from digitpad.cli import main
+
+sys.exit(main())

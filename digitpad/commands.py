@@ -1,0 +1,165 @@
+"""What ``digitpad train``, ``evaluate`` and ``predict`` do (argparse lives in cli.py)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import signal
+import sys
+import threading
+from pathlib import Path
+from typing import Any, Iterator
+
+from digitpad.errors import DigitpadError, ModelError
+
+
+def format_epoch(end: Any) -> str:
+    """``epoch 3/10  loss 0.0412  acc 0.9871  val_loss 0.0301  val_acc 0.9912  21.4s  1190 img/s``."""
+    parts = [f"epoch {end.epoch}/{end.epochs}", f"loss {end.loss:.4f}", f"acc {end.accuracy:.4f}"]
+    if end.val_loss is not None:
+        parts += [f"val_loss {end.val_loss:.4f}", f"val_acc {end.val_accuracy:.4f}"]
+    parts += [f"{end.seconds:.1f}s", f"{end.samples_per_second:.0f} img/s"]
+    return "  ".join(parts)
+
+
+class _EpochBar:
+    """A tqdm bar per epoch when stdout is a terminal; silent otherwise."""
+
+    def __init__(self, enabled: bool) -> None:
+        self.enabled = enabled
+        self.bar: Any = None
+
+    def batch(self, end: Any) -> None:
+        if not self.enabled:
+            return
+        if self.bar is None:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=end.steps, desc=f"epoch {end.epoch}/{end.epochs}", unit="batch",
+                            leave=False, dynamic_ncols=True)
+        self.bar.n = end.step
+        self.bar.set_postfix(loss=f"{end.loss:.4f}", acc=f"{end.accuracy:.4f}", refresh=False)
+        self.bar.refresh()
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+class _StopOnInterrupt:
+    """Turn the first Ctrl-C into a stop request; a second one aborts."""
+
+    def __init__(self) -> None:
+        self.event = threading.Event()
+        self._old: Any = None
+
+    def _handle(self, signum: int, frame: Any) -> None:
+        if self.event.is_set():
+            raise KeyboardInterrupt
+        self.event.set()
+        print("\nstopping after the current batch (Ctrl-C again to abort)", file=sys.stderr)
+
+    def __enter__(self) -> threading.Event:
+        if threading.current_thread() is threading.main_thread():
+            self._old = signal.signal(signal.SIGINT, self._handle)
+        return self.event
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._old is not None:
+            signal.signal(signal.SIGINT, self._old)
+
+
+def train(args: argparse.Namespace) -> int:
+    from digitpad.ml.session import KerasTrainer
+    from digitpad.ml.training import TrainConfig
+
+    config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
+                         validation=args.validation, limit=args.limit, seed=args.seed,
+                         augment=args.augment, precision=args.precision,
+                         data=str(args.data) if args.data else None)
+    config.check()
+    out = _output_path(args.out)
+    trainer = KerasTrainer(name=args.name or out.stem)
+    bar = _EpochBar(sys.stdout.isatty())
+
+    def on_epoch(end: Any) -> None:
+        bar.close()
+        print(format_epoch(end), flush=True)
+
+    with _StopOnInterrupt() as stop:
+        outcome = trainer.run(config, on_batch=bar.batch, on_epoch=on_epoch, stop=stop)
+    bar.close()
+    result, evaluation = outcome.result, outcome.evaluation
+    print(f"precision {result.policy}, {result.train_images} training images", flush=True)
+    print(f"test accuracy {evaluation.accuracy:.4f}  test loss {evaluation.loss:.4f}")
+    trainer.save(outcome, out)
+    note = " (stopped early)" if result.stopped else ""
+    print(f"saved model to {out}{note}")
+    return 0
+
+
+def _output_path(out: Path | None) -> Path:
+    from digitpad.paths import new_model_path
+
+    path = out if out is not None else new_model_path()
+    if path.suffix != ".keras":
+        raise ModelError(f"{path}: --out must end in .keras")
+    if out is None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+    elif not path.parent.is_dir():
+        raise ModelError(f"{path.parent}: folder does not exist")
+    return path
+
+
+def evaluate(args: argparse.Namespace) -> int:
+    from digitpad.ml.data import load_mnist
+    from digitpad.ml.evaluation import evaluate as run_evaluation, format_confusion
+    from digitpad.ml.inference import load_predictor
+
+    data = load_mnist(args.data)
+    predictor = load_predictor(args.model)
+    result = run_evaluation(predictor, data.x_test, data.y_test)
+    print(f"model {predictor.info.path}")
+    print(f"test accuracy {result.accuracy:.4f}")
+    print(f"test loss {result.loss:.4f}")
+    print(f"errors {int(len(result.misclassified()))} of {len(result.labels)}")
+    print("confusion matrix (rows: true digit, columns: predicted)")
+    print(format_confusion(result.confusion))
+    return 0
+
+
+def _chunks(items: list[Path], size: int) -> Iterator[list[Path]]:
+    for start in range(0, len(items), size):
+        yield items[start:start + size]
+
+
+def predict(args: argparse.Namespace) -> int:
+    from digitpad.imaging import prepare
+    from digitpad.ml.inference import blank_prediction, from_probabilities, load_predictor
+
+    predictor = load_predictor(args.model)
+    failed = 0
+    records: list[dict[str, Any]] = []
+    for chunk in _chunks(list(args.images), 256):
+        prepared = []
+        for path in chunk:
+            try:
+                prepared.append((path, prepare(path)))
+            except DigitpadError as exc:
+                failed += 1
+                print(f"digitpad: error: {path}: {exc}", file=sys.stderr)
+        inked = [(path, n) for path, n in prepared if not n.blank]
+        probs = predictor.probabilities([n.image for _, n in inked]) if inked else []
+        by_path = {id(n): from_probabilities(p, n.image) for (_, n), p in zip(inked, probs)}
+        for path, n in prepared:
+            result = by_path.get(id(n)) or blank_prediction(n.image)
+            if args.json:
+                records.append({"path": str(path), **result.to_json()})
+            else:
+                digit = "-" if result.digit is None else str(result.digit)
+                print(f"{path}\t{digit}\t{result.confidence:.3f}", flush=True)
+    if args.json:
+        json.dump(records, sys.stdout, indent=1)
+        print()
+    return 1 if failed else 0

@@ -1,0 +1,126 @@
+"""Fast prediction with a loaded model: a traced function, warmed up at load time.
+
+``Prediction`` and ``ModelInfo`` are plain data so the GUI can use them without
+importing TensorFlow; only ``Predictor`` touches Keras, and only when built.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterable, Sequence
+
+import numpy as np
+
+UNSURE_BELOW = 0.6
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What the app shows about the active model."""
+
+    path: str
+    name: str
+    test_accuracy: float | None = None
+    date: str | None = None
+    bundled: bool = False
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def describe(self) -> str:
+        acc = f"{self.test_accuracy * 100:.2f} % on MNIST test" if self.test_accuracy is not None else "accuracy unknown"
+        return f"{self.name} ({acc})"
+
+
+@dataclass(frozen=True)
+class Prediction:
+    """One classified image. ``digit`` is None when the image is blank."""
+
+    digit: int | None
+    confidence: float
+    probabilities: np.ndarray  # (10,) float32, sums to 1 (all zeros when blank)
+    blank: bool
+    image: np.ndarray  # (28, 28) float32, what the model saw
+
+    @property
+    def ranked(self) -> list[int]:
+        """Digits from most to least likely."""
+        return [int(i) for i in np.argsort(-self.probabilities, kind="stable")]
+
+    @property
+    def unsure(self) -> bool:
+        return not self.blank and self.confidence < UNSURE_BELOW
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "digit": self.digit,
+            "confidence": round(float(self.confidence), 6),
+            "probabilities": [round(float(p), 6) for p in self.probabilities],
+            "blank": self.blank,
+        }
+
+
+def blank_prediction(image: np.ndarray | None = None) -> Prediction:
+    img = np.zeros((28, 28), np.float32) if image is None else image
+    return Prediction(None, 0.0, np.zeros(10, np.float32), True, img)
+
+
+def from_probabilities(probs: np.ndarray, image: np.ndarray) -> Prediction:
+    probs = np.asarray(probs, dtype=np.float32)
+    digit = int(np.argmax(probs))
+    return Prediction(digit, float(probs[digit]), probs, False, image)
+
+
+class Predictor:
+    """Wraps a loaded Keras model; thread-safe for one caller at a time."""
+
+    def __init__(self, model: Any, info: ModelInfo, outputs_logits: bool = True) -> None:
+        from digitpad.ml.backend import load_keras
+
+        load_keras()
+        import tensorflow as tf
+
+        self.model = model
+        self.info = info
+        spec = tf.TensorSpec([None, 28, 28, 1], tf.float32)
+
+        @tf.function(input_signature=[spec])
+        def _probs(x: Any) -> Any:
+            y = tf.cast(model(x, training=False), tf.float32)
+            return tf.nn.softmax(y) if outputs_logits else y
+
+        self._probs = _probs
+        self.probabilities(np.zeros((1, 28, 28), np.float32))  # trace + warm up now
+
+    def probabilities(self, images: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+        """Class probabilities ``(N, 10)`` for float images ``(N, 28, 28)`` in [0, 1]."""
+        x = np.asarray(images, dtype=np.float32).reshape(-1, 28, 28, 1)
+        parts = [self._probs(x[i:i + batch_size]).numpy() for i in range(0, len(x), batch_size)]
+        return np.concatenate(parts) if parts else np.zeros((0, 10), np.float32)
+
+    def predict(self, source: Any) -> Prediction:
+        """Classify one image (path, PIL image or array) the way MNIST was made."""
+        return self.predict_many([source])[0]
+
+    def predict_many(self, sources: Sequence[Any] | Iterable[Any]) -> list[Prediction]:
+        """Classify many images in one batch; blank images get a blank prediction."""
+        from digitpad.imaging import prepare
+
+        prepared = [prepare(s) for s in sources]
+        inked = [i for i, p in enumerate(prepared) if not p.blank]
+        probs = self.probabilities(np.stack([prepared[i].image for i in inked])) if inked else None
+        results = [blank_prediction(p.image) for p in prepared]
+        for row, i in enumerate(inked):
+            results[i] = from_probabilities(probs[row], prepared[i].image)
+        return results
+
+    def predict_prepared(self, image: np.ndarray) -> Prediction:
+        """Classify one already-normalised 28x28 image."""
+        return from_probabilities(self.probabilities(image[np.newaxis])[0], image)
+
+
+def load_predictor(path: str | Path | None = None) -> Predictor:
+    """Load a model file (default: the bundled one) and return a warmed-up Predictor."""
+    from digitpad.ml.storage import load_model
+
+    model, info = load_model(path)
+    return Predictor(model, info, outputs_logits=info.metadata.get("outputs", "logits") == "logits")

@@ -1,0 +1,90 @@
+"""The CNN of the original TensorFlow MNIST tutorial, in Keras 3.
+
+conv 5x5x32 -> pool -> conv 5x5x64 -> pool -> dense 1024 -> dropout -> 10 logits.
+Two fixes over the seed: Glorot/He initialisers instead of a stddev-1 normal,
+and dropout that is active only in training (Keras' Dropout does exactly that).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+ARCHITECTURE = "tf-tutorial-cnn"
+PARAMETERS = 3_274_634
+INPUT_SHAPE = (28, 28, 1)
+CLASSES = 10
+DROPOUT_RATE = 0.2  # the seed's keep probability 0.8
+
+
+def build_model(dtype: str = "float32", name: str = "digitpad_cnn") -> Any:
+    """Return an uncompiled model that maps ``(N, 28, 28, 1)`` floats to 10 logits.
+
+    ``dtype`` is a Keras dtype policy name ("float32" or "mixed_bfloat16");
+    the last layer always computes in float32 so logits and loss stay exact.
+    """
+    from digitpad.ml.backend import load_keras
+
+    keras = load_keras()
+    from keras import layers
+
+    return keras.Sequential(
+        [
+            keras.Input(shape=INPUT_SHAPE, name="image"),
+            layers.Conv2D(32, 5, padding="same", activation="relu",
+                          kernel_initializer="he_normal", dtype=dtype, name="conv1"),
+            layers.MaxPooling2D(2, dtype=dtype, name="pool1"),
+            layers.Conv2D(64, 5, padding="same", activation="relu",
+                          kernel_initializer="he_normal", dtype=dtype, name="conv2"),
+            layers.MaxPooling2D(2, dtype=dtype, name="pool2"),
+            layers.Flatten(dtype=dtype, name="flatten"),
+            layers.Dense(1024, activation="relu", kernel_initializer="he_normal",
+                         dtype=dtype, name="dense"),
+            layers.Dropout(DROPOUT_RATE, dtype=dtype, name="dropout"),
+            layers.Dense(CLASSES, kernel_initializer="glorot_uniform",
+                         dtype="float32", name="logits"),
+        ],
+        name=name,
+    )
+
+
+def compile_model(model: Any, learning_rate: float = 1e-3, jit_compile: bool | str = "auto") -> Any:
+    """Compile with Adam and softmax cross-entropy on logits."""
+    from digitpad.ml.backend import load_keras
+
+    keras = load_keras()
+
+    model.compile(
+        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
+        jit_compile=jit_compile,
+    )
+    return model
+
+
+def augmentation(seed: int | None = None) -> Any:
+    """Small random rotation, zoom and shift; used on training batches only."""
+    from digitpad.ml.backend import load_keras
+
+    keras = load_keras()
+    from keras import layers
+
+    return keras.Sequential(
+        [
+            layers.RandomRotation(10 / 360, fill_mode="constant", seed=seed),
+            layers.RandomZoom(0.1, fill_mode="constant", seed=seed),
+            layers.RandomTranslation(0.1, 0.1, fill_mode="constant", seed=seed),
+        ],
+        name="augmentation",
+    )
+
+
+def inference_copy(model: Any) -> Any:
+    """Return a float32, uncompiled copy of ``model`` with the same weights.
+
+    Used for saving (no optimizer state, loads as float32 anywhere) and for
+    inference after mixed-precision training.
+    """
+    copy = build_model("float32", name=model.name)
+    copy.set_weights(model.get_weights())
+    return copy

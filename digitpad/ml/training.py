@@ -1,0 +1,264 @@
+"""Train the CNN with Adam, calling plain-Python hooks per batch and per epoch.
+
+No Qt here: the GUI wraps these hooks into signals, the CLI prints them.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from typing import Any, Callable
+
+import numpy as np
+
+from digitpad.errors import ConfigError
+from digitpad.ml.data import DEFAULT_VALIDATION, Mnist, load_mnist, split
+
+
+@dataclass
+class TrainConfig:
+    """Everything that decides a training run."""
+
+    epochs: int = 10
+    batch_size: int = 128
+    learning_rate: float = 1e-3
+    validation: int = DEFAULT_VALIDATION
+    limit: int | None = None
+    seed: int = 0
+    augment: bool = False
+    precision: str = "auto"
+    data: str | None = None
+
+    def check(self) -> None:
+        """Refuse absurd values with one clear message."""
+        _int_in("epochs", self.epochs, 1, 1000)
+        _int_in("batch size", self.batch_size, 1, 65536)
+        _int_in("validation size", self.validation, 0, 10_000_000)
+        _int_in("seed", self.seed, 0, 2**31 - 1)
+        if self.limit is not None:
+            _int_in("image limit", self.limit, 1, 10_000_000)
+        lr = self.learning_rate
+        if not isinstance(lr, (int, float)) or not math.isfinite(lr) or not 0 < lr <= 1:
+            raise ConfigError(f"learning rate must be a number in (0, 1], got {lr}")
+        if self.precision not in ("auto", "float32", "bfloat16"):
+            raise ConfigError(f"precision must be auto, float32 or bfloat16, got {self.precision!r}")
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _int_in(name: str, value: Any, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= high:
+        raise ConfigError(f"{name} must be a whole number from {low} to {high}, got {value}")
+
+
+@dataclass(frozen=True)
+class BatchEnd:
+    epoch: int  # 1-based
+    epochs: int
+    step: int  # 1-based within the epoch
+    steps: int
+    loss: float  # running mean over the epoch so far
+    accuracy: float
+
+
+@dataclass(frozen=True)
+class EpochEnd:
+    epoch: int  # 1-based
+    epochs: int
+    loss: float
+    accuracy: float
+    val_loss: float | None
+    val_accuracy: float | None
+    seconds: float
+    samples_per_second: float
+
+
+@dataclass
+class TrainResult:
+    """The trained model (float32 for inference and saving) and what happened."""
+
+    model: Any
+    config: TrainConfig
+    history: list[EpochEnd] = field(default_factory=list)
+    stopped: bool = False
+    policy: str = "float32"
+    data_sha256: str = ""
+    train_images: int = 0
+
+    @property
+    def epochs_run(self) -> int:
+        return len(self.history)
+
+
+BatchHook = Callable[[BatchEnd], None]
+EpochHook = Callable[[EpochEnd], None]
+StopRequest = Callable[[], bool]
+
+
+def make_datasets(config: TrainConfig, data: Mnist, augment_layer: Any = None) -> tuple[Any, Any, int]:
+    """Build the tf.data pipelines: cache, shuffle, batch, scale (+augment), prefetch."""
+    from digitpad.ml.backend import load_keras
+
+    load_keras()
+    import tensorflow as tf
+
+    parts = split(data, config.validation, config.limit)
+    n = len(parts.x_train)
+    images = parts.x_train[..., np.newaxis]
+
+    def scale(x: Any, y: Any) -> tuple[Any, Any]:
+        return tf.cast(x, tf.float32) / 255.0, y
+
+    train = (
+        tf.data.Dataset.from_tensor_slices((images, parts.y_train.astype(np.int32)))
+        .cache()
+        .shuffle(n, seed=config.seed, reshuffle_each_iteration=True)
+        .batch(config.batch_size)
+        .map(scale, num_parallel_calls=tf.data.AUTOTUNE, deterministic=True)
+    )
+    if augment_layer is not None:
+        # One map call at a time: the random layers draw from one stream, so the
+        # order of calls (and with it the run) stays reproducible for a seed.
+        train = train.map(lambda x, y: (augment_layer(x, training=True), y))
+    train = train.prefetch(tf.data.AUTOTUNE)
+    val = None
+    if len(parts.x_val):
+        val = (
+            tf.data.Dataset.from_tensor_slices((parts.x_val[..., np.newaxis], parts.y_val.astype(np.int32)))
+            .batch(1024)
+            .map(scale)
+            .cache()
+            .prefetch(tf.data.AUTOTUNE)
+        )
+    return train, val, n
+
+
+def train(
+    config: TrainConfig,
+    *,
+    on_batch: BatchHook | None = None,
+    on_epoch: EpochHook | None = None,
+    stop: StopRequest | Any | None = None,
+    data: Mnist | None = None,
+    initial_model: Any = None,
+    strategy: Any = None,
+) -> TrainResult:
+    """Train and return the history; ``stop`` (a callable or threading.Event) ends it within one batch."""
+    config.check()
+    from digitpad.ml.backend import load_keras
+
+    keras = load_keras()
+
+    from digitpad.ml import model as cnn
+    from digitpad.ml.precision import resolve
+
+    should_stop = _stop_callable(stop)
+    data = data if data is not None else load_mnist(config.data)
+    keras.utils.set_random_seed(config.seed)
+    policy = resolve(config.precision)
+    augment_layer = cnn.augmentation(seed=config.seed) if config.augment else None
+    train_ds, val_ds, n = make_datasets(config, data, augment_layer)
+    steps = math.ceil(n / config.batch_size)
+
+    with _scope(strategy):
+        net = cnn.build_model(policy)
+        if initial_model is not None:
+            net.set_weights(initial_model.get_weights())
+        cnn.compile_model(net, config.learning_rate)
+
+    result = TrainResult(model=None, config=config, policy=policy,
+                         data_sha256=data.sha256, train_images=n)
+    callback = _hook_callback(config.epochs, steps, n, on_batch, on_epoch, should_stop, result)
+    net.fit(train_ds, epochs=config.epochs, validation_data=val_ds, verbose=0, callbacks=[callback],
+            shuffle=False)
+    result.model = cnn.inference_copy(net)
+    return result
+
+
+def _stop_callable(stop: Any) -> StopRequest:
+    if stop is None:
+        return lambda: False
+    if hasattr(stop, "is_set"):
+        return stop.is_set
+    if callable(stop):
+        return stop
+    raise TypeError("stop must be a callable or a threading.Event")
+
+
+class _scope:
+    """``strategy.scope()`` when a tf.distribute strategy is given, else nothing."""
+
+    def __init__(self, strategy: Any) -> None:
+        self._cm = strategy.scope() if strategy is not None else None
+
+    def __enter__(self) -> None:
+        if self._cm is not None:
+            self._cm.__enter__()
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._cm is not None:
+            self._cm.__exit__(*exc)
+
+
+def _hook_callback(*args: Any) -> Any:
+    """Build the keras Callback that forwards progress to the plain hooks."""
+    from digitpad.ml.backend import load_keras
+
+    keras = load_keras()
+
+    class DigitpadHooks(_HookMixin, keras.callbacks.Callback):
+        pass
+
+    return DigitpadHooks(*args)
+
+
+class _HookMixin:
+    def __init__(self, epochs: int, steps: int, n: int, on_batch: BatchHook | None,
+                 on_epoch: EpochHook | None, should_stop: StopRequest, result: TrainResult) -> None:
+        super().__init__()
+        self.epochs, self.steps, self.n = epochs, steps, n
+        self.on_batch, self.on_epoch, self.should_stop = on_batch, on_epoch, should_stop
+        self.result = result
+        self._epoch = 0
+        self._seen = 0
+        self._t0 = self._t_last = 0.0
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        if self.should_stop():
+            self.model.stop_training = True
+            self.result.stopped = True
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        self._epoch = epoch + 1
+        self._seen = 0
+        self._t0 = self._t_last = time.perf_counter()
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        logs = logs or {}
+        step = batch + 1
+        self._seen = min(step * self.result.config.batch_size, self.n)
+        self._t_last = time.perf_counter()
+        if self.on_batch is not None:
+            self.on_batch(BatchEnd(self._epoch, self.epochs, step, self.steps,
+                                   float(logs.get("loss", float("nan"))),
+                                   float(logs.get("accuracy", float("nan")))))
+        if self.should_stop():
+            self.model.stop_training = True
+            self.result.stopped = True
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        logs = logs or {}
+        seconds = time.perf_counter() - self._t0
+        val_loss, val_acc = logs.get("val_loss"), logs.get("val_accuracy")
+        end = EpochEnd(
+            epoch + 1, self.epochs,
+            float(logs.get("loss", float("nan"))), float(logs.get("accuracy", float("nan"))),
+            None if val_loss is None else float(val_loss),
+            None if val_acc is None else float(val_acc),
+            seconds, self._seen / busy if (busy := self._t_last - self._t0) > 0 else 0.0,
+        )
+        self.result.history.append(end)
+        if self.on_epoch is not None:
+            self.on_epoch(end)

@@ -1,0 +1,132 @@
+"""The seed CNN, real (short) training runs with hooks and stop, and evaluation."""
+
+from __future__ import annotations
+
+import math
+import threading
+
+import numpy as np
+import pytest
+
+from digitpad.errors import ConfigError
+from digitpad.ml.data import load_mnist
+from digitpad.ml.evaluation import confusion_matrix, evaluate_probabilities, format_confusion
+from digitpad.ml.model import PARAMETERS, build_model
+from digitpad.ml.training import BatchEnd, EpochEnd, TrainConfig, train
+
+
+@pytest.fixture(scope="module")
+def mnist():
+    return load_mnist()
+
+
+def test_architecture_matches_the_seed() -> None:
+    model = build_model()
+    assert model.count_params() == PARAMETERS == 3_274_634
+    assert tuple(model.input_shape) == (None, 28, 28, 1)
+    assert tuple(model.output_shape) == (None, 10)
+    kinds = [type(layer).__name__ for layer in model.layers]
+    assert kinds == ["Conv2D", "MaxPooling2D", "Conv2D", "MaxPooling2D", "Flatten",
+                     "Dense", "Dropout", "Dense"]
+    assert model.get_layer("dropout").rate == pytest.approx(0.2)
+
+
+def test_dropout_only_while_training() -> None:
+    model = build_model()
+    x = np.random.default_rng(0).random((4, 28, 28, 1), dtype=np.float32)
+    a, b = model(x, training=False).numpy(), model(x, training=False).numpy()
+    assert np.array_equal(a, b)
+    assert not np.allclose(model(x, training=True).numpy(), a)
+
+
+def test_initialisers_are_not_unit_normal() -> None:
+    weights = build_model().get_layer("dense").get_weights()[0]
+    assert weights.std() < 0.1  # the seed's stddev-1 normal would give 1.0
+
+
+def test_mixed_precision_keeps_logits_float32() -> None:
+    model = build_model("mixed_bfloat16")
+    assert model.get_layer("conv1").compute_dtype == "bfloat16"
+    assert model.get_layer("logits").compute_dtype == "float32"
+    assert model(np.zeros((1, 28, 28, 1), np.float32)).dtype == "float32"
+
+
+@pytest.mark.parametrize(
+    ("field", "value", "message"),
+    [
+        ("epochs", -3, "epochs"),
+        ("epochs", 0, "epochs"),
+        ("batch_size", 0, "batch size"),
+        ("learning_rate", float("nan"), "learning rate"),
+        ("learning_rate", float("inf"), "learning rate"),
+        ("learning_rate", -1.0, "learning rate"),
+        ("validation", -1, "validation"),
+        ("limit", 0, "image limit"),
+        ("epochs", 2.5, "epochs"),
+        ("precision", "float8", "precision"),
+    ],
+)
+def test_absurd_config_is_refused(field: str, value, message: str) -> None:
+    config = TrainConfig(**{field: value})
+    with pytest.raises(ConfigError, match=message):
+        config.check()
+
+
+@pytest.mark.slow
+def test_short_training_lowers_loss_and_calls_hooks(mnist) -> None:
+    batches: list[BatchEnd] = []
+    epochs: list[EpochEnd] = []
+    config = TrainConfig(epochs=2, limit=1280, validation=500, seed=1, precision="float32")
+    result = train(config, on_batch=batches.append, on_epoch=epochs.append, data=mnist)
+    assert len(batches) == 2 * 10 and len(epochs) == 2
+    assert [b.step for b in batches[:10]] == list(range(1, 11))
+    assert all(b.steps == 10 and b.epochs == 2 for b in batches)
+    assert epochs[1].loss < epochs[0].loss < math.log(10) + 0.5
+    assert epochs[-1].val_accuracy is not None and epochs[-1].val_accuracy > 0.6
+    assert epochs[0].samples_per_second > 0 and epochs[0].seconds > 0
+    assert result.history == epochs and not result.stopped
+    # the returned model is float32 and keeps no optimizer
+    assert all(layer.dtype_policy.name == "float32" for layer in result.model.layers)
+    assert getattr(result.model, "optimizer", None) is None
+
+
+@pytest.mark.slow
+def test_stop_ends_within_one_batch(mnist) -> None:
+    event = threading.Event()
+    batches: list[BatchEnd] = []
+
+    def on_batch(end: BatchEnd) -> None:
+        batches.append(end)
+        if len(batches) == 3:
+            event.set()
+
+    result = train(TrainConfig(epochs=3, limit=2560, validation=0, batch_size=128),
+                   on_batch=on_batch, stop=event, data=mnist)
+    assert len(batches) == 3
+    assert result.stopped and result.epochs_run == 1
+
+
+@pytest.mark.slow
+def test_stop_callable_before_start(mnist) -> None:
+    result = train(TrainConfig(epochs=2, limit=512, validation=0), stop=lambda: True, data=mnist)
+    assert result.stopped
+
+
+@pytest.mark.slow
+def test_same_seed_same_first_epoch_loss(mnist) -> None:
+    config = TrainConfig(epochs=1, limit=1024, validation=256, seed=7, augment=True, precision="float32")
+    first = train(config, data=mnist).history[0].loss
+    second = train(config, data=mnist).history[0].loss
+    assert abs(first - second) < 1e-3
+
+
+def test_confusion_and_scores() -> None:
+    labels = np.array([0, 1, 1, 2])
+    probs = np.eye(10, dtype=np.float32)[[0, 1, 2, 2]] * 0.9 + 0.01
+    result = evaluate_probabilities(probs, labels)
+    assert result.accuracy == pytest.approx(0.75)
+    assert result.confusion[1, 2] == 1 and result.confusion.sum() == 4
+    assert list(result.misclassified()) == [2]
+    assert list(result.cell(1, 2)) == [2]
+    assert np.array_equal(confusion_matrix(labels, labels), np.diag([1, 2, 1, 0, 0, 0, 0, 0, 0, 0]))
+    assert "true\\pred" in format_confusion(result.confusion)
