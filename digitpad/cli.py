@@ -39,6 +39,11 @@ def build_parser() -> argparse.ArgumentParser:
                        help="random small rotation, zoom and shift of training images")
     train.add_argument("--precision", choices=("auto", "float32", "bfloat16"), default="auto",
                        help="numeric mode; auto picks mixed bfloat16 where the hardware has it")
+    train.add_argument("--lr-decay", type=float, default=1.0,
+                       help="multiply the learning rate by this after every epoch (default 1.0: constant)")
+    train.add_argument("--strategy", choices=("default", "mirrored", "multiworker"), default="default",
+                       help="tf.distribute strategy: mirrored = all local GPUs (or CPUs); "
+                       "multiworker = machines listed in TF_CONFIG")
     train.add_argument("--data", type=Path, default=None,
                        help="MNIST .npz (Keras format) or folder of IDX files (default: bundled)")
     train.add_argument("--out", type=Path, default=None,

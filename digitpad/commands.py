@@ -77,7 +77,8 @@ def train(args: argparse.Namespace) -> int:
     config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
                          validation=args.validation, limit=args.limit, seed=args.seed,
                          augment=args.augment, precision=args.precision,
-                         data=str(args.data) if args.data else None)
+                         data=str(args.data) if args.data else None,
+                         lr_decay=args.lr_decay, strategy=args.strategy)
     config.check()
     out = _output_path(args.out)
     trainer = KerasTrainer(name=args.name or out.stem)

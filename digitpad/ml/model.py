@@ -47,7 +47,7 @@ def build_model(dtype: str = "float32", name: str = "digitpad_cnn") -> Any:
     )
 
 
-def compile_model(model: Any, learning_rate: float = 1e-3, jit_compile: bool | str = "auto") -> Any:
+def compile_model(model: Any, learning_rate: Any = 1e-3, jit_compile: bool | str = "auto") -> Any:
     """Compile with Adam and softmax cross-entropy on logits."""
     from digitpad.ml.backend import load_keras
 

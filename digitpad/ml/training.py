@@ -16,6 +16,9 @@ from digitpad.errors import ConfigError
 from digitpad.ml.data import DEFAULT_VALIDATION, Mnist, load_mnist, split
 
 
+STRATEGIES = ("default", "mirrored", "multiworker")
+
+
 @dataclass
 class TrainConfig:
     """Everything that decides a training run."""
@@ -29,6 +32,8 @@ class TrainConfig:
     augment: bool = False
     precision: str = "auto"
     data: str | None = None
+    lr_decay: float = 1.0  # learning rate multiplier per epoch; 1.0 = constant, as in the seed
+    strategy: str = "default"
 
     def check(self) -> None:
         """Refuse absurd values with one clear message."""
@@ -41,6 +46,11 @@ class TrainConfig:
         lr = self.learning_rate
         if not isinstance(lr, (int, float)) or not math.isfinite(lr) or not 0 < lr <= 1:
             raise ConfigError(f"learning rate must be a number in (0, 1], got {lr}")
+        decay = self.lr_decay
+        if not isinstance(decay, (int, float)) or not math.isfinite(decay) or not 0 < decay <= 1:
+            raise ConfigError(f"learning-rate decay must be a number in (0, 1], got {decay}")
+        if self.strategy not in STRATEGIES:
+            raise ConfigError(f"strategy must be one of {', '.join(STRATEGIES)}, got {self.strategy!r}")
         if self.precision not in ("auto", "float32", "bfloat16"):
             raise ConfigError(f"precision must be auto, float32 or bfloat16, got {self.precision!r}")
 
@@ -162,11 +172,16 @@ def train(
     train_ds, val_ds, n = make_datasets(config, data, augment_layer)
     steps = math.ceil(n / config.batch_size)
 
+    strategy = strategy if strategy is not None else make_strategy(config.strategy)
     with _scope(strategy):
         net = cnn.build_model(policy)
         if initial_model is not None:
             net.set_weights(initial_model.get_weights())
-        cnn.compile_model(net, config.learning_rate)
+        rate: Any = config.learning_rate
+        if config.lr_decay < 1.0:
+            rate = keras.optimizers.schedules.ExponentialDecay(
+                config.learning_rate, decay_steps=steps, decay_rate=config.lr_decay, staircase=True)
+        cnn.compile_model(net, rate)
 
     result = TrainResult(model=None, config=config, policy=policy,
                          data_sha256=data.sha256, train_images=n)
@@ -175,6 +190,23 @@ def train(
             shuffle=False)
     result.model = cnn.inference_copy(net)
     return result
+
+
+def make_strategy(name: str) -> Any:
+    """A tf.distribute strategy by name; None for the default (one device)."""
+    if name == "default":
+        return None
+    from digitpad.ml.backend import load_keras
+
+    load_keras()
+    import tensorflow as tf
+
+    if name == "multiworker":
+        return tf.distribute.MultiWorkerMirroredStrategy()  # workers come from TF_CONFIG
+    gpus = tf.config.list_logical_devices("GPU")
+    cpus = tf.config.list_logical_devices("CPU")
+    devices = [d.name for d in gpus] if gpus else [d.name for d in cpus]
+    return tf.distribute.MirroredStrategy(devices=devices)
 
 
 def _stop_callable(stop: Any) -> StopRequest:
