@@ -28,15 +28,23 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="{train,evaluate,predict}")
 
     train = sub.add_parser("train", help="train the CNN on MNIST with Adam")
-    train.add_argument("--epochs", type=int, default=10, help="passes over the training set (default 10)")
+    train.add_argument("--epochs", type=int, default=None,
+                       help="passes over the training set (default 10; 1 with --personal)")
     train.add_argument("--batch-size", type=int, default=128, help="images per step (default 128)")
-    train.add_argument("--learning-rate", type=float, default=1e-3, help="Adam learning rate (default 1e-3)")
+    train.add_argument("--learning-rate", type=float, default=None,
+                       help="Adam learning rate (default 1e-3; 1e-4 with --personal)")
     train.add_argument("--validation", type=int, default=5000,
                        help="hold out the last N training images for validation (default 5000; 0 for none)")
     train.add_argument("--limit", type=int, default=None, help="train on at most N images (quick runs)")
     train.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    train.add_argument("--augment", action="store_true",
-                       help="random small rotation, zoom and shift of training images")
+    train.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
+                       help="random small rotation, zoom and shift of training images "
+                       "(default off; on with --personal)")
+    train.add_argument("--personal", action="store_true",
+                       help="fine-tune --model on MNIST plus your saved samples, reporting accuracy "
+                       "before and after")
+    train.add_argument("--model", type=Path, default=None,
+                       help="with --personal: the model to start from (default: bundled)")
     train.add_argument("--precision", choices=("auto", "float32", "bfloat16"), default="auto",
                        help="numeric mode; auto picks mixed bfloat16 where the hardware has it")
     train.add_argument("--lr-decay", type=float, default=1.0,

@@ -70,16 +70,29 @@ class _StopOnInterrupt:
             signal.signal(signal.SIGINT, self._old)
 
 
-def train(args: argparse.Namespace) -> int:
-    from digitpad.ml.session import KerasTrainer
+def _train_config(args: argparse.Namespace) -> Any:
+    from digitpad.ml.session import fine_tune_config
+
+    given = {"epochs": args.epochs, "learning_rate": args.learning_rate, "augment": args.augment}
+    config = fine_tune_config() if args.personal else None
     from digitpad.ml.training import TrainConfig
 
-    config = TrainConfig(epochs=args.epochs, batch_size=args.batch_size, learning_rate=args.learning_rate,
-                         validation=args.validation, limit=args.limit, seed=args.seed,
-                         augment=args.augment, precision=args.precision,
-                         data=str(args.data) if args.data else None,
-                         lr_decay=args.lr_decay, strategy=args.strategy)
-    config.check()
+    base = config if config is not None else TrainConfig()
+    for key, value in given.items():
+        if value is not None:
+            setattr(base, key, value)
+    base.batch_size, base.validation, base.limit, base.seed = (args.batch_size, args.validation,
+                                                                args.limit, args.seed)
+    base.precision, base.lr_decay, base.strategy = args.precision, args.lr_decay, args.strategy
+    base.data = str(args.data) if args.data else None
+    base.check()
+    return base
+
+
+def train(args: argparse.Namespace) -> int:
+    from digitpad.ml.session import KerasTrainer
+
+    config = _train_config(args)
     out = _output_path(args.out)
     trainer = KerasTrainer(name=args.name or out.stem)
     bar = _EpochBar(sys.stdout.isatty())
@@ -88,12 +101,23 @@ def train(args: argparse.Namespace) -> int:
         bar.close()
         print(format_epoch(end), flush=True)
 
-    with _StopOnInterrupt() as stop:
-        outcome = trainer.run(config, on_batch=bar.batch, on_epoch=on_epoch, stop=stop)
+    if args.personal:
+        from digitpad.ml.inference import load_predictor
+        from digitpad.personal import SampleStore
+
+        base = load_predictor(args.model)
+        with _StopOnInterrupt() as stop:
+            outcome = trainer.fine_tune(config, base, SampleStore(), on_batch=bar.batch,
+                                        on_epoch=on_epoch, stop=stop)
+    else:
+        with _StopOnInterrupt() as stop:
+            outcome = trainer.run(config, on_batch=bar.batch, on_epoch=on_epoch, stop=stop)
     bar.close()
     result, evaluation = outcome.result, outcome.evaluation
     print(f"precision {result.policy}, {result.train_images} training images", flush=True)
     print(f"test accuracy {evaluation.accuracy:.4f}  test loss {evaluation.loss:.4f}")
+    if outcome.fine_tune is not None:
+        print("\n".join(outcome.fine_tune.lines()))
     trainer.save(outcome, out)
     note = " (stopped early)" if result.stopped else ""
     print(f"saved model to {out}{note}")

@@ -1,4 +1,9 @@
-"""One complete training run as the app and the CLI use it: train, evaluate, wrap, save."""
+"""One complete training run as the app and the CLI use it: train, evaluate, wrap, save.
+
+Also fine-tuning on the user's own samples, reporting MNIST and personal
+accuracy before and after, so a user sees it learned their hand without
+forgetting MNIST.
+"""
 
 from __future__ import annotations
 
@@ -8,8 +13,29 @@ from typing import Any
 
 import numpy as np
 
+from digitpad.errors import DataError
 from digitpad.ml.evaluation import Evaluation
 from digitpad.ml.training import BatchHook, EpochHook, TrainConfig, TrainResult
+
+PERSONAL_SHARE = 0.05  # personal samples make up about this share of each fine-tuning epoch
+
+
+@dataclass
+class FineTuneReport:
+    mnist_before: float
+    mnist_after: float
+    personal_before: float | None  # on held-out personal samples; None when none are held out
+    personal_after: float | None
+    personal_train: int
+    personal_test: int
+
+    def lines(self) -> list[str]:
+        out = [f"MNIST test accuracy {self.mnist_before:.4f} -> {self.mnist_after:.4f}"]
+        if self.personal_before is not None:
+            out.append(f"personal held-out accuracy {self.personal_before:.4f} -> {self.personal_after:.4f} "
+                       f"({self.personal_test} samples)")
+        out.append(f"trained on {self.personal_train} personal samples")
+        return out
 
 
 @dataclass
@@ -21,6 +47,14 @@ class Outcome:
     predictor: Any  # digitpad.ml.inference.Predictor
     test_images: np.ndarray  # uint8 (N, 28, 28), aligned with evaluation.labels
     metadata: dict[str, Any] = field(default_factory=dict)
+    fine_tune: FineTuneReport | None = None
+
+
+def fine_tune_config(**overrides: Any) -> TrainConfig:
+    """Defaults for fine-tuning: a gentle learning rate, one epoch, augmentation on."""
+    values: dict[str, Any] = {"epochs": 1, "learning_rate": 1e-4, "augment": True}
+    values.update(overrides)
+    return TrainConfig(**values)
 
 
 class KerasTrainer:
@@ -31,7 +65,7 @@ class KerasTrainer:
 
     def run(self, config: TrainConfig, on_batch: BatchHook | None = None,
             on_epoch: EpochHook | None = None, stop: Any = None,
-            initial_model: Any = None) -> Outcome:
+            initial_model: Any = None, extra: tuple[np.ndarray, np.ndarray] | None = None) -> Outcome:
         """Train with ``config``, then evaluate on the MNIST test set."""
         from digitpad.ml import training
         from digitpad.ml.data import load_mnist
@@ -42,14 +76,41 @@ class KerasTrainer:
         config.check()
         data = load_mnist(config.data)
         result = training.train(config, on_batch=on_batch, on_epoch=on_epoch, stop=stop,
-                                data=data, initial_model=initial_model)
-        scratch = Predictor(result.model, ModelInfo(path="", name=self.name))
-        evaluation = evaluate(scratch, data.x_test, data.y_test)
+                                data=data, initial_model=initial_model, extra=extra)
+        predictor = Predictor(result.model, ModelInfo(path="", name=self.name))
+        evaluation = evaluate(predictor, data.x_test, data.y_test)
         metadata = build_metadata(result, evaluation, name=self.name)
-        info = ModelInfo(path="", name=self.name, test_accuracy=evaluation.accuracy,
-                         date=metadata["date"], metadata=metadata)
-        scratch.info = info
-        return Outcome(result, evaluation, scratch, data.x_test, metadata)
+        predictor.info = ModelInfo(path="", name=self.name, test_accuracy=evaluation.accuracy,
+                                   date=metadata["date"], metadata=metadata)
+        return Outcome(result, evaluation, predictor, data.x_test, metadata)
+
+    def fine_tune(self, config: TrainConfig, base: Any, store: Any,
+                  on_batch: BatchHook | None = None, on_epoch: EpochHook | None = None,
+                  stop: Any = None) -> Outcome:
+        """Continue training ``base`` (a Predictor) on MNIST plus the user's samples."""
+        from digitpad.ml.data import load_mnist
+        from digitpad.ml.evaluation import evaluate
+        from digitpad.personal import held_out
+
+        x, y, ids = store.arrays()
+        if len(y) == 0:
+            raise DataError("no personal samples yet: correct or label a few drawings first")
+        test = held_out(ids)
+        if test.all():
+            test[:] = False
+        x_fit, y_fit = x[~test], y[~test]
+        mnist = load_mnist(config.data)
+        repeat = max(1, min(200, round(PERSONAL_SHARE * len(mnist.x_train) / len(y_fit))))
+        mnist_before = evaluate(base, mnist.x_test, mnist.y_test).accuracy
+        personal_before = evaluate(base, x[test], y[test]).accuracy if test.any() else None
+        outcome = self.run(config, on_batch, on_epoch, stop, initial_model=base.model,
+                           extra=(np.repeat(x_fit, repeat, axis=0), np.repeat(y_fit, repeat)))
+        personal_after = evaluate(outcome.predictor, x[test], y[test]).accuracy if test.any() else None
+        outcome.fine_tune = FineTuneReport(mnist_before, outcome.evaluation.accuracy, personal_before,
+                                           personal_after, int(len(y_fit)), int(test.sum()))
+        outcome.metadata["fine_tune"] = vars(outcome.fine_tune)
+        outcome.metadata["base_model"] = getattr(base.info, "path", "")
+        return outcome
 
     def save(self, outcome: Outcome, path: str | Path) -> Path:
         """Write the model and its metadata atomically; returns the path."""

@@ -107,22 +107,31 @@ EpochHook = Callable[[EpochEnd], None]
 StopRequest = Callable[[], bool]
 
 
-def make_datasets(config: TrainConfig, data: Mnist, augment_layer: Any = None) -> tuple[Any, Any, int]:
-    """Build the tf.data pipelines: cache, shuffle, batch, scale (+augment), prefetch."""
+def make_datasets(config: TrainConfig, data: Mnist, augment_layer: Any = None,
+                  extra: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[Any, Any, int]:
+    """Build the tf.data pipelines: cache, shuffle, batch, scale (+augment), prefetch.
+
+    ``extra`` (uint8 images, labels) is added to the training images, e.g. the
+    user's own samples, already oversampled by the caller.
+    """
     from digitpad.ml.backend import load_keras
 
     load_keras()
     import tensorflow as tf
 
     parts = split(data, config.validation, config.limit)
-    n = len(parts.x_train)
-    images = parts.x_train[..., np.newaxis]
+    x_train, y_train = parts.x_train, parts.y_train
+    if extra is not None and len(extra[0]):
+        x_train = np.concatenate([x_train, extra[0]])
+        y_train = np.concatenate([y_train, extra[1].astype(y_train.dtype)])
+    n = len(x_train)
+    images = x_train[..., np.newaxis]
 
     def scale(x: Any, y: Any) -> tuple[Any, Any]:
         return tf.cast(x, tf.float32) / 255.0, y
 
     train = (
-        tf.data.Dataset.from_tensor_slices((images, parts.y_train.astype(np.int32)))
+        tf.data.Dataset.from_tensor_slices((images, y_train.astype(np.int32)))
         .cache()
         .shuffle(n, seed=config.seed, reshuffle_each_iteration=True)
         .batch(config.batch_size)
@@ -154,6 +163,7 @@ def train(
     data: Mnist | None = None,
     initial_model: Any = None,
     strategy: Any = None,
+    extra: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> TrainResult:
     """Train and return the history; ``stop`` (a callable or threading.Event) ends it within one batch."""
     config.check()
@@ -169,7 +179,7 @@ def train(
     keras.utils.set_random_seed(config.seed)
     policy = resolve(config.precision)
     augment_layer = cnn.augmentation(seed=config.seed) if config.augment else None
-    train_ds, val_ds, n = make_datasets(config, data, augment_layer)
+    train_ds, val_ds, n = make_datasets(config, data, augment_layer, extra)
     steps = math.ceil(n / config.batch_size)
 
     strategy = strategy if strategy is not None else make_strategy(config.strategy)

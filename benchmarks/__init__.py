@@ -1,0 +1,1 @@
+"""Scripts that measure digitpad's speed; not part of the test run."""
