@@ -1,0 +1,260 @@
+"""The Draw tab: canvas on the left, what the model reads on the right.
+
+Canvas changes are throttled by a single-shot timer (at most one snapshot per
+``THROTTLE_MS`` while drawing, so the answer follows the pen) and a pen-up asks
+at once. Snapshots are taken here, on the GUI thread, and handed to the
+:class:`PredictionService`; results come back as signals.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from PySide6.QtCharts import QBarCategoryAxis, QBarSeries, QBarSet, QChart, QChartView, QValueAxis
+from PySide6.QtCore import QMargins, Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QColor, QFont, QPainter, QPixmap
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSpinBox, QVBoxLayout, QWidget)
+
+from digitpad.ui import qtfix  # noqa: F401  - must precede any emit (PySide6 6.12 refcount bug)
+from digitpad.ui.canvas import DEFAULT_BRUSH_WIDTH, MAX_BRUSH_WIDTH, MIN_BRUSH_WIDTH, DrawingCanvas, SquareBox
+from digitpad.ui.images import gray_to_qimage
+from digitpad.ui.prediction_service import PredictionService
+
+if TYPE_CHECKING:  # pragma: no cover
+    from digitpad.ml.inference import Prediction
+
+THROTTLE_MS = 60
+PREVIEW_SCALE = 6
+BAR_COLOR = QColor("#7f8c9d")
+TOP_BAR_COLOR = QColor("#2a7ae2")
+
+
+def confidence_text(prediction: Prediction | None) -> str:
+    """"97.3 % sure", "not sure: 4 or 9?" or "Draw a digit"."""
+    if prediction is None or prediction.blank or prediction.digit is None:
+        return "Draw a digit"
+    if prediction.unsure:  # confidence below digitpad.ml.inference.UNSURE_BELOW (0.6)
+        first, second = prediction.ranked[:2]
+        return f"not sure: {first} or {second}?"
+    return f"{prediction.confidence * 100:.1f} % sure"
+
+
+class ProbabilityChart(QChartView):
+    """Ten bars, one per digit, updated in place (the chart is built once)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        self._set = QBarSet("probability")
+        self._set.append([0.0] * 10)
+        self._set.setColor(BAR_COLOR)
+        self._set.setSelectedColor(TOP_BAR_COLOR)
+        self.series = QBarSeries()
+        self.series.append(self._set)
+        self.series.setBarWidth(0.8)
+        chart = QChart()
+        chart.addSeries(self.series)
+        chart.legend().hide()
+        chart.setAnimationOptions(QChart.AnimationOption.NoAnimation)
+        chart.setMargins(QMargins(4, 4, 4, 4))
+        chart.setBackgroundRoundness(0)
+        self.axis_x = QBarCategoryAxis()
+        self.axis_x.append([str(d) for d in range(10)])
+        self.axis_y = QValueAxis()
+        self.axis_y.setRange(0.0, 1.0)
+        self.axis_y.setTickCount(3)
+        self.axis_y.setLabelFormat("%.1f")
+        chart.addAxis(self.axis_x, Qt.AlignmentFlag.AlignBottom)
+        chart.addAxis(self.axis_y, Qt.AlignmentFlag.AlignLeft)
+        self.series.attachAxis(self.axis_x)
+        self.series.attachAxis(self.axis_y)
+        super().__init__(chart, parent)
+        self.setObjectName("probabilityChart")
+        self.setAccessibleName("Probability of each digit")
+        self.setRenderHint(QPainter.RenderHint.Antialiasing)
+        self.setMinimumSize(260, 160)
+
+    def values(self) -> list[float]:
+        return [self._set.at(i) for i in range(self._set.count())]
+
+    def set_probabilities(self, probabilities: np.ndarray, top: int | None) -> None:
+        """Replace the ten bar heights; highlight the top digit's bar."""
+        for index, value in enumerate(np.asarray(probabilities, dtype=float).reshape(-1)[:10]):
+            self._set.replace(index, float(value))
+        self._set.deselectAllBars()
+        if top is not None:
+            self._set.selectBar(top)
+
+
+class DrawTab(QWidget):
+    """Drawing canvas plus the live reading: big digit, confidence, bars, model input."""
+
+    predictionShown = Signal(object)  # the Prediction now on screen
+    predictionFailed = Signal(str)
+
+    def __init__(self, predictor: Any = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("drawTab")
+        self.canvas = DrawingCanvas()
+        self.service = PredictionService(predictor, self)
+        self._prediction: Prediction | None = None
+        self._timer = QTimer(self)
+        self._timer.setSingleShot(True)
+        self._timer.setInterval(THROTTLE_MS)
+        self._build()
+        self._timer.timeout.connect(self.request_prediction)
+        self.canvas.changed.connect(self._on_canvas_changed)
+        self.canvas.strokeFinished.connect(self._on_stroke_finished)
+        self.service.predicted.connect(self.show_prediction)
+        self.service.failed.connect(self._on_failed)
+        self._sync_buttons()
+        self._show_blank()
+
+    def _build(self) -> None:
+        self.predictionLabel = QLabel()
+        self.predictionLabel.setObjectName("predictionLabel")
+        self.predictionLabel.setAccessibleName("Predicted digit")
+        font = QFont(self.font())
+        font.setPointSize(72)
+        font.setBold(True)
+        self.predictionLabel.setFont(font)
+        self.predictionLabel.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        self.predictionLabel.setMinimumHeight(110)
+        self.confidenceLabel = QLabel()
+        self.confidenceLabel.setObjectName("confidenceLabel")
+        self.confidenceLabel.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        font = QFont(self.font())
+        font.setPointSize(14)
+        self.confidenceLabel.setFont(font)
+        self.probabilityChart = ProbabilityChart()
+        self.previewImage = QLabel()
+        self.previewImage.setObjectName("previewImage")
+        self.previewImage.setAccessibleName("The 28 by 28 image the model saw")
+        self.previewImage.setFixedSize(28 * PREVIEW_SCALE, 28 * PREVIEW_SCALE)
+        self.previewImage.setToolTip("What the model saw: your drawing cropped, centred and shrunk to 28×28")
+
+        self.undoButton = self._button("Undo", "undoButton", self.canvas.undo)
+        self.redoButton = self._button("Redo", "redoButton", self.canvas.redo)
+        self.clearButton = self._button("Clear", "clearButton", self.canvas.clear)
+        self.brushSize = QSpinBox()
+        self.brushSize.setObjectName("brushSize")
+        self.brushSize.setAccessibleName("Brush size")
+        self.brushSize.setRange(int(MIN_BRUSH_WIDTH), int(MAX_BRUSH_WIDTH))
+        self.brushSize.setSuffix(" px")
+        self.brushSize.setValue(int(DEFAULT_BRUSH_WIDTH))
+        self.brushSize.setToolTip("Brush width; pen pressure makes it thinner")
+        self.brushSize.valueChanged.connect(self.canvas.set_brush_width)
+        self.canvas.brushWidthChanged.connect(lambda width: self.brushSize.setValue(round(width)))
+
+        tools = QHBoxLayout()
+        for widget in (self.undoButton, self.redoButton, self.clearButton):
+            tools.addWidget(widget)
+        tools.addStretch(1)
+        brush_label = QLabel("&Brush:")
+        brush_label.setBuddy(self.brushSize)
+        tools.addWidget(brush_label)
+        tools.addWidget(self.brushSize)
+        left = QVBoxLayout()
+        left.addWidget(SquareBox(self.canvas), 1)
+        left.addLayout(tools)
+
+        caption = QLabel("Model input (28×28)")
+        caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        right = QVBoxLayout()
+        right.addWidget(self.predictionLabel)
+        right.addWidget(self.confidenceLabel)
+        right.addWidget(self.probabilityChart, 1)
+        right.addWidget(self.previewImage, 0, Qt.AlignmentFlag.AlignHCenter)
+        right.addWidget(caption)
+        panel = QWidget()
+        panel.setLayout(right)
+        panel.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
+        layout = QHBoxLayout(self)
+        layout.addLayout(left, 3)
+        layout.addWidget(panel, 2)
+
+    def _button(self, text: str, name: str, slot: Any) -> QPushButton:
+        button = QPushButton(text)
+        button.setObjectName(name)
+        button.setFocusPolicy(Qt.FocusPolicy.TabFocus)  # clicking keeps the keyboard on the canvas
+        button.clicked.connect(slot)
+        return button
+
+    # --- public API ---------------------------------------------------------------
+    @property
+    def prediction(self) -> Prediction | None:
+        """The prediction on screen (None before the first one)."""
+        return self._prediction
+
+    def set_predictor(self, predictor: Any) -> None:
+        """Use ``predictor`` from now on; the current drawing is read again with it."""
+        self.service.set_predictor(predictor)
+        if self.service.generation == 0:
+            self.request_prediction()
+
+    def predictor(self) -> Any:
+        return self.service.predictor
+
+    def set_brush_width(self, width: float) -> None:
+        self.canvas.set_brush_width(width)
+
+    def brush_width(self) -> float:
+        return self.canvas.brush_width()
+
+    def request_prediction(self) -> None:
+        """Snapshot the canvas now and ask for a prediction."""
+        self._timer.stop()
+        empty = self.canvas.is_empty()
+        self.service.request(None if empty else self.canvas.to_array())
+        if not empty and self.service.predictor is None:
+            self.confidenceLabel.setText("Waiting for the model…")
+
+    def show_prediction(self, prediction: Prediction) -> None:
+        """Put a prediction on screen: digit, confidence, bars and the model's input."""
+        self._prediction = prediction
+        blank = prediction.blank or prediction.digit is None
+        digit = "" if blank else str(prediction.digit)
+        confidence = confidence_text(prediction)
+        self.predictionLabel.setText(digit)
+        self.confidenceLabel.setText(confidence)
+        self.confidenceLabel.setToolTip("")
+        self.predictionLabel.setAccessibleDescription(
+            "No digit drawn" if blank else f"Reads {digit}, {confidence}")
+        self.probabilityChart.set_probabilities(prediction.probabilities, None if blank else prediction.digit)
+        image = np.clip(np.asarray(prediction.image, dtype=np.float32) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+        pixmap = QPixmap.fromImage(gray_to_qimage(image))
+        self.previewImage.setPixmap(pixmap.scaled(self.previewImage.size(), Qt.AspectRatioMode.KeepAspectRatio,
+                                                  Qt.TransformationMode.FastTransformation))
+        self.predictionShown.emit(prediction)
+
+    def shutdown(self) -> None:
+        """Stop the prediction thread (idempotent)."""
+        self._timer.stop()
+        self.service.shutdown()
+
+    # --- internals ----------------------------------------------------------------
+    def _show_blank(self) -> None:
+        from digitpad.ml.inference import blank_prediction  # dataclasses only, no TensorFlow
+
+        self.show_prediction(blank_prediction())
+
+    def _on_canvas_changed(self) -> None:
+        self._sync_buttons()
+        if not self._timer.isActive():  # throttle, not debounce: keep up with a moving pen
+            self._timer.start()
+
+    def _on_stroke_finished(self) -> None:
+        self.request_prediction()
+
+    def _on_failed(self, message: str) -> None:
+        self.confidenceLabel.setText("Prediction failed")
+        self.confidenceLabel.setToolTip(message)
+        self.predictionFailed.emit(message)
+
+    def _sync_buttons(self) -> None:
+        self.undoButton.setEnabled(self.canvas.can_undo())
+        self.redoButton.setEnabled(self.canvas.can_redo())
+        self.clearButton.setEnabled(not self.canvas.is_empty())
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        self.shutdown()
+        super().closeEvent(event)

@@ -1,0 +1,181 @@
+"""Live prediction off the GUI thread, always on the latest drawing only.
+
+The GUI thread calls :meth:`PredictionService.request` with a snapshot of the
+canvas (a numpy array, or ``None`` for a blank canvas). The worker, living in
+its own QThread, holds at most ONE pending request in a lock-protected slot: a
+request arriving while the model is busy replaces the pending one, so stale
+drawings are never queued. Results come back to the GUI thread through
+signals, tagged with a generation number.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
+
+from digitpad.ui import qtfix  # noqa: F401  - must precede any emit (PySide6 6.12 refcount bug)
+
+if TYPE_CHECKING:  # pragma: no cover - types only; the GUI never needs TensorFlow for these
+    from digitpad.ml.inference import Prediction
+
+BLANK_ABOVE = 250  # an array with no pixel darker than this is blank paper
+
+
+def is_blank_array(array: np.ndarray) -> bool:
+    """True when a black-on-white snapshot holds no ink at all."""
+    return array.size == 0 or int(array.min()) > BLANK_ABOVE
+
+
+@dataclass(frozen=True)
+class _Job:
+    generation: int
+    array: np.ndarray | None  # None: blank canvas
+
+
+class _Worker(QObject):
+    """Runs predictions in the service's thread; touches no widget."""
+
+    done = Signal(object, int)  # Prediction, generation
+    error = Signal(str, int)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._lock = threading.Lock()
+        self._pending: _Job | None = None
+        self._predictor: Any = None
+        self._scheduled = False  # a drain() call is queued or running
+        self.calls = 0
+
+    def submit(self, job: _Job) -> bool:
+        """Replace the pending job (GUI thread). True when the worker must be woken."""
+        with self._lock:
+            self._pending = job
+            wake = not self._scheduled
+            self._scheduled = True
+            return wake
+
+    def set_predictor(self, predictor: Any) -> bool:
+        """Swap the model (GUI thread). True when a waiting job needs a wake-up."""
+        with self._lock:
+            self._predictor = predictor
+            wake = self._pending is not None and not self._scheduled
+            if wake:
+                self._scheduled = True
+            return wake
+
+    def busy(self) -> bool:
+        with self._lock:
+            return self._scheduled
+
+    @Slot()
+    def drain(self) -> None:
+        """Handle pending jobs until none is left; a drawing waits while no model is set."""
+        from digitpad.ml.inference import blank_prediction  # dataclasses only, no TensorFlow
+
+        while True:
+            with self._lock:
+                job, predictor = self._pending, self._predictor
+                if job is None or (job.array is not None and predictor is None):
+                    self._scheduled = False
+                    return
+                self._pending = None
+            if job.array is None or is_blank_array(job.array):
+                self.done.emit(blank_prediction(), job.generation)
+                continue
+            try:
+                self.calls += 1
+                prediction = predictor.predict(job.array)
+            except Exception as exc:  # a model error must not kill the worker
+                message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+                self.error.emit(message, job.generation)
+                continue
+            self.done.emit(prediction, job.generation)
+
+
+class PredictionService(QObject):
+    """GUI-side handle: ``request()`` snapshots, receive ``predicted``/``failed``."""
+
+    predicted = Signal(object)  # digitpad.ml.inference.Prediction
+    failed = Signal(str)
+    _wake = Signal()
+
+    def __init__(self, predictor: Any = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._generation = 0
+        self._accept_from = 0  # results older than the last predictor swap are dropped
+        self._last: _Job | None = None
+        self._worker = _Worker()
+        self._worker.set_predictor(predictor)
+        self._thread = QThread()
+        self._thread.setObjectName("digitpad-prediction")
+        self._worker.moveToThread(self._thread)
+        self._wake.connect(self._worker.drain)
+        self._worker.done.connect(self._on_done)
+        self._worker.error.connect(self._on_error)
+        self._thread.start()
+        self._running = True
+        app = QCoreApplication.instance()
+        if app is not None:  # a safety net; owners call shutdown() themselves
+            app.aboutToQuit.connect(self.shutdown)
+
+    @property
+    def predictor(self) -> Any:
+        return self._worker._predictor
+
+    @property
+    def generation(self) -> int:
+        """Number of the latest request."""
+        return self._generation
+
+    @property
+    def model_calls(self) -> int:
+        """How many times the model was actually called (blank canvases excluded)."""
+        return self._worker.calls
+
+    def is_idle(self) -> bool:
+        """True when no request is pending or running."""
+        return not self._worker.busy()
+
+    def request(self, array: np.ndarray | None) -> int:
+        """Ask for a prediction of ``array`` (None: blank); returns its generation."""
+        if self._submit(array) and self._running:
+            self._wake.emit()
+        return self._generation
+
+    def set_predictor(self, predictor: Any) -> None:
+        """Make ``predictor`` the model for later requests and re-run the last drawing with it."""
+        self._accept_from = self._generation + 1
+        wake = self._worker.set_predictor(predictor)
+        if self._last is not None:
+            wake = self._submit(self._last.array) or wake
+        if wake and self._running:
+            self._wake.emit()
+
+    def _submit(self, array: np.ndarray | None) -> bool:
+        """Hand a new job to the worker; True when the worker must be woken."""
+        self._generation += 1
+        job = _Job(self._generation, None if array is None else np.ascontiguousarray(array))
+        self._last = job
+        return self._running and self._worker.submit(job)
+
+    def shutdown(self) -> None:
+        """Stop the worker thread and wait for it (a running prediction finishes first)."""
+        if not self._running:
+            return
+        self._running = False
+        self._thread.quit()
+        self._thread.wait()
+
+    @Slot(object, int)
+    def _on_done(self, prediction: Prediction, generation: int) -> None:
+        if self._running and generation >= self._accept_from:
+            self.predicted.emit(prediction)
+
+    @Slot(str, int)
+    def _on_error(self, message: str, generation: int) -> None:
+        if self._running and generation >= self._accept_from:
+            self.failed.emit(message)

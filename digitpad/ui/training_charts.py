@@ -1,0 +1,198 @@
+"""Live training charts: loss and accuracy per epoch, and a smoothed per-batch loss.
+
+The x axis counts epochs; a batch sits at a fractional epoch (``epoch - 1 +
+step / steps``), so the batch curve ends exactly at each epoch's point.
+"""
+
+from __future__ import annotations
+
+import math
+
+from PySide6.QtCharts import QChart, QChartView, QLineSeries, QValueAxis
+from PySide6.QtCore import QPointF, Qt
+from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtWidgets import QHBoxLayout, QWidget
+
+from digitpad.ml.training import BatchEnd, EpochEnd
+
+SMOOTHING = 0.9  # weight of the past per batch in the moving average
+
+TRAIN_LOSS = "train loss"
+VAL_LOSS = "val loss"
+BATCH_LOSS = "batch loss (smoothed)"
+TRAIN_ACCURACY = "train accuracy"
+VAL_ACCURACY = "val accuracy"
+
+TRAIN_COLOR = QColor("#1f77b4")
+VAL_COLOR = QColor("#ff7f0e")
+BATCH_COLOR = QColor(31, 119, 180, 110)
+
+
+class LossSmoother:
+    """Turns the running-mean losses Keras reports per batch into a smoothed per-batch curve.
+
+    After step ``k`` of an epoch Keras reports the mean loss ``m_k`` of steps 1..k,
+    so the batches between two reported steps ``j < k`` have the mean loss
+    ``(k*m_k - j*m_j) / (k - j)`` (exact for equal batch sizes). Throttled
+    updates therefore still give the right curve; an exponential moving average
+    (``smoothing`` per batch) then smooths it.
+    """
+
+    def __init__(self, smoothing: float = SMOOTHING) -> None:
+        self.smoothing = smoothing
+        self.reset()
+
+    def reset(self) -> None:
+        self._epoch = 0
+        self._step = 0
+        self._mean = 0.0
+        self.value: float | None = None
+
+    def add(self, batch: BatchEnd) -> float | None:
+        """Fold one reported batch in; returns the smoothed loss, or None if nothing new."""
+        if batch.epoch != self._epoch:
+            self._epoch, self._step, self._mean = batch.epoch, 0, 0.0
+        count = batch.step - self._step
+        if count <= 0 or not math.isfinite(batch.loss):
+            return None
+        interval = max(0.0, (batch.step * batch.loss - self._step * self._mean) / count)
+        self._step, self._mean = batch.step, batch.loss
+        if self.value is None:
+            self.value = interval
+        else:
+            weight = self.smoothing ** count
+            self.value = weight * self.value + (1.0 - weight) * interval
+        return self.value
+
+
+class MetricChart(QChartView):
+    """A line chart of named series over epochs; the axes grow with the data."""
+
+    def __init__(self, title: str, y_title: str, *, y_floor: float | None = None,
+                 y_ceiling: float | None = None, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._y_floor, self._y_ceiling = y_floor, y_ceiling
+        self._series: dict[str, QLineSeries] = {}
+        self._points: dict[str, list[tuple[float, float]]] = {}
+        self._low = math.inf
+        self._high = -math.inf
+        chart = QChart()
+        chart.setTitle(title)
+        chart.legend().setAlignment(Qt.AlignmentFlag.AlignBottom)
+        self.x_axis = QValueAxis()
+        self.x_axis.setTitleText("epoch")
+        self.x_axis.setLabelFormat("%.0f")
+        self.x_axis.setTickType(QValueAxis.TickType.TicksDynamic)
+        self.x_axis.setTickAnchor(0.0)
+        self.y_axis = QValueAxis()
+        self.y_axis.setTitleText(y_title)
+        chart.addAxis(self.x_axis, Qt.AlignmentFlag.AlignBottom)
+        chart.addAxis(self.y_axis, Qt.AlignmentFlag.AlignLeft)
+        self.setChart(chart)
+        self.setRenderHint(QPainter.RenderHint.Antialiasing)
+        self.setMinimumSize(260, 200)
+        self.set_epochs(1)
+        self._rescale_y()
+
+    def add_series(self, name: str, color: QColor, *, width: float = 2.0, markers: bool = False) -> QLineSeries:
+        series = QLineSeries()
+        series.setName(name)
+        series.setPen(QPen(color, width))
+        series.setPointsVisible(markers)
+        self.chart().addSeries(series)
+        series.attachAxis(self.x_axis)
+        series.attachAxis(self.y_axis)
+        self._series[name] = series
+        self._points[name] = []
+        return series
+
+    def series(self, name: str) -> QLineSeries:
+        return self._series[name]
+
+    def series_names(self) -> list[str]:
+        return list(self._series)
+
+    def series_points(self, name: str) -> list[tuple[float, float]]:
+        """The points of series ``name`` as ``(x, y)`` tuples, in the order added."""
+        return list(self._points[name])
+
+    def append(self, name: str, x: float, y: float | None) -> bool:
+        """Add a point; missing or non-finite values (a diverged loss) are skipped."""
+        if y is None or not math.isfinite(y) or not math.isfinite(x):
+            return False
+        self._series[name].append(QPointF(x, y))
+        self._points[name].append((x, y))
+        self._low, self._high = min(self._low, y), max(self._high, y)
+        if x > self.x_axis.max():
+            self.set_epochs(math.ceil(x))
+        self._rescale_y()
+        return True
+
+    def set_epochs(self, epochs: int) -> None:
+        """Show epochs 0..``epochs`` on the x axis, with at most about ten ticks."""
+        epochs = max(1, int(epochs))
+        self.x_axis.setRange(0.0, float(epochs))
+        self.x_axis.setTickInterval(float(max(1, math.ceil(epochs / 10))))
+
+    def y_range(self) -> tuple[float, float]:
+        return self.y_axis.min(), self.y_axis.max()
+
+    def reset(self) -> None:
+        for name, series in self._series.items():
+            series.clear()
+            self._points[name] = []
+        self._low, self._high = math.inf, -math.inf
+        self._rescale_y()
+
+    def _rescale_y(self) -> None:
+        if self._low > self._high:  # no data yet
+            low, high = self._y_floor or 0.0, self._y_ceiling or 1.0
+        else:
+            pad = max(0.05 * (self._high - self._low), 0.01)
+            low = self._y_floor if self._y_floor is not None else self._low - pad
+            high = self._y_ceiling if self._y_ceiling is not None else self._high + pad
+            if self._y_floor is None and self._y_ceiling is not None:
+                low = max(0.0, min(low, high - 0.02))
+            if self._y_ceiling is None:
+                high = max(high, low + 0.02)
+        self.y_axis.setRange(low, high)
+
+
+class TrainingCharts(QWidget):
+    """The ``lossChart`` and ``accuracyChart`` side by side, fed by batch and epoch reports."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.loss = MetricChart("Loss", "loss", y_floor=0.0)
+        self.loss.setObjectName("lossChart")
+        self.loss.add_series(BATCH_LOSS, BATCH_COLOR, width=1.5)
+        self.loss.add_series(TRAIN_LOSS, TRAIN_COLOR, markers=True)
+        self.loss.add_series(VAL_LOSS, VAL_COLOR, markers=True)
+        self.accuracy = MetricChart("Accuracy", "accuracy", y_ceiling=1.0)
+        self.accuracy.setObjectName("accuracyChart")
+        self.accuracy.add_series(TRAIN_ACCURACY, TRAIN_COLOR, markers=True)
+        self.accuracy.add_series(VAL_ACCURACY, VAL_COLOR, markers=True)
+        self.smoother = LossSmoother()
+        layout = QHBoxLayout(self)
+        layout.setContentsMargins(0, 0, 0, 0)
+        layout.addWidget(self.loss)
+        layout.addWidget(self.accuracy)
+
+    def begin(self, epochs: int) -> None:
+        """Clear everything for a new run of ``epochs`` epochs."""
+        self.loss.reset()
+        self.accuracy.reset()
+        self.smoother.reset()
+        self.loss.set_epochs(epochs)
+        self.accuracy.set_epochs(epochs)
+
+    def add_batch(self, batch: BatchEnd) -> None:
+        smoothed = self.smoother.add(batch)
+        if smoothed is not None:
+            self.loss.append(BATCH_LOSS, batch.epoch - 1 + batch.step / batch.steps, smoothed)
+
+    def add_epoch(self, end: EpochEnd) -> None:
+        self.loss.append(TRAIN_LOSS, end.epoch, end.loss)
+        self.loss.append(VAL_LOSS, end.epoch, end.val_loss)
+        self.accuracy.append(TRAIN_ACCURACY, end.epoch, end.accuracy)
+        self.accuracy.append(VAL_ACCURACY, end.epoch, end.val_accuracy)
