@@ -29,3 +29,17 @@ def _isolated_user_dirs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: p
         for scope in (QSettings.Scope.UserScope, QSettings.Scope.SystemScope):
             QSettings.setPath(QSettings.Format.IniFormat, scope, str(home / ".config"))
             QSettings.setPath(QSettings.Format.NativeFormat, scope, str(home / ".config"))
+
+
+def _hypothesis_profiles() -> None:
+    """CI replays a fixed set of examples (no flaky reds); local runs explore new ones."""
+    try:
+        from hypothesis import settings
+    except ImportError:
+        return
+    settings.register_profile("ci", derandomize=True, print_blob=True)
+    if os.environ.get("CI"):
+        settings.load_profile("ci")
+
+
+_hypothesis_profiles()
