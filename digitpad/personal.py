@@ -52,11 +52,27 @@ class Sample:
 
 def _write_atomic(path: Path, data: bytes) -> None:
     tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "wb") as handle:
-        handle.write(data)
-        handle.flush()
-        os.fsync(handle.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:  # a full disk or a failed rename leaves no half-written file behind
+        try:
+            tmp.unlink(missing_ok=True)
+        except OSError:
+            pass  # e.g. the folder itself is gone or is a file: there is no temp file either
+        raise
+
+
+def _discard(root: Path, sample_id: str) -> None:
+    """Best-effort removal of the pictures of a sample whose save failed."""
+    for suffix in (".png", "-canvas.png"):
+        try:
+            (root / f"{sample_id}{suffix}").unlink(missing_ok=True)
+        except OSError:
+            pass
 
 
 def _png_bytes(image: Image.Image) -> bytes:
@@ -93,6 +109,7 @@ class SampleStore:
             meta = {"label": int(label), "date": now.isoformat(timespec="seconds")}
             _write_atomic(self.root / f"{sample_id}.json", json.dumps(meta).encode())
         except OSError as exc:
+            _discard(self.root, sample_id)  # the JSON was never committed: leave no orphaned pictures
             raise DataError(f"could not save the sample in {self.root}: {exc.strerror or exc}") from None
         return Sample(sample_id, int(label), meta["date"], self.root)
 

@@ -108,6 +108,7 @@ class PredictionService(QObject):
         self._generation = 0
         self._accept_from = 0  # results older than the last predictor swap are dropped
         self._last: _Job | None = None
+        self.result_generation = 0  # generation of the last result emitted (predicted or failed)
         self._worker = _Worker()
         self._worker.set_predictor(predictor)
         self._thread = QThread()
@@ -173,9 +174,11 @@ class PredictionService(QObject):
     @Slot(object, int)
     def _on_done(self, prediction: Prediction, generation: int) -> None:
         if self._running and generation >= self._accept_from:
+            self.result_generation = generation
             self.predicted.emit(prediction)
 
     @Slot(str, int)
     def _on_error(self, message: str, generation: int) -> None:
         if self._running and generation >= self._accept_from:
+            self.result_generation = generation
             self.failed.emit(message)

@@ -65,7 +65,10 @@ def _default_trainer() -> Any:
 
 
 class TrainingWorker(QObject):
-    """Calls ``trainer.run`` once and reports through signals; ``stop()`` is thread-safe.
+    """Calls ``trainer.run`` (or ``method``, e.g. ``fine_tune``) once and reports through signals.
+
+    The call is ``getattr(trainer, method)(config, on_batch=, on_epoch=, stop=, **arguments)``;
+    ``stop()`` is thread-safe.
 
     Signals, in order: ``started``; ``batchEnded``/``epochEnded`` while training;
     exactly one of ``finished(outcome)``, ``failed(message)`` or ``cancelled``
@@ -81,10 +84,13 @@ class TrainingWorker(QObject):
     ended = Signal()
 
     def __init__(self, config: TrainConfig, trainer: Any = None,
-                 batch_interval: float = BATCH_INTERVAL_S, parent: QObject | None = None) -> None:
+                 batch_interval: float = BATCH_INTERVAL_S, parent: QObject | None = None,
+                 method: str = "run", arguments: dict[str, Any] | None = None) -> None:
         super().__init__(parent)
         self.config = config
         self.trainer = trainer
+        self.method = method
+        self.arguments = dict(arguments or {})
         self._stop = threading.Event()
         self._throttle = BatchThrottle(batch_interval)
 
@@ -116,8 +122,9 @@ class TrainingWorker(QObject):
                 return
             if self.trainer is None:
                 self.trainer = _default_trainer()
-            outcome = self.trainer.run(self.config, on_batch=self._on_batch,
-                                       on_epoch=self._on_epoch, stop=self._stop)
+            call = getattr(self.trainer, self.method)
+            outcome = call(self.config, on_batch=self._on_batch, on_epoch=self._on_epoch, stop=self._stop,
+                           **self.arguments)
         except Exception as exc:  # noqa: BLE001 - the GUI must survive any training failure
             if not isinstance(exc, (DigitpadError, MemoryError)):
                 log.exception("training failed")
@@ -140,9 +147,10 @@ class TrainingRun(QObject):
     done = Signal()  # the thread has ended; emitted once, last
 
     def __init__(self, config: TrainConfig, trainer: Any = None,
-                 batch_interval: float = BATCH_INTERVAL_S, parent: QObject | None = None) -> None:
+                 batch_interval: float = BATCH_INTERVAL_S, parent: QObject | None = None,
+                 method: str = "run", arguments: dict[str, Any] | None = None) -> None:
         super().__init__(parent)
-        self.worker = TrainingWorker(config, trainer, batch_interval)
+        self.worker = TrainingWorker(config, trainer, batch_interval, method=method, arguments=arguments)
         self.thread = QThread()
         self.thread.setObjectName("digitpad-training")
         self.worker.moveToThread(self.thread)

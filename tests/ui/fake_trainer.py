@@ -17,12 +17,15 @@ import numpy as np
 
 from digitpad.ml.evaluation import Evaluation, confusion_matrix
 from digitpad.ml.inference import ModelInfo
-from digitpad.ml.session import Outcome
+from digitpad.errors import DataError
+from digitpad.ml.session import FineTuneReport, Outcome
 from digitpad.ml.training import BatchEnd, EpochEnd, TrainConfig, TrainResult
 
 TEST_IMAGES = 60  # test image i shows digit i % 10 ...
 CONFUSIONS = {4: 9, 14: 9, 24: 9, 7: 1, 13: 8}  # ... except these, which the model misreads
 CORRECT = TEST_IMAGES - len(CONFUSIONS)
+MNIST_BEFORE = 0.9750  # the fake fine-tuning's report: MNIST accuracy of the base model ...
+PERSONAL_BEFORE, PERSONAL_AFTER = 0.5, 0.875  # ... and personal held-out accuracy before and after
 
 
 def batch_loss(epoch: int, step: int, steps: int) -> float:
@@ -73,7 +76,8 @@ class FakeTrainer:
 
     ``fail``: raise this after ``fail_after`` batches of the first ``fail_runs`` runs.
     ``on_batch_hook``: called in the worker thread after each batch (tests use it to act mid-run).
-    Records: ``configs``, ``batches``, ``epochs``, ``saves``, ``outcomes``, ``thread_ids``.
+    Records: ``configs``, ``batches``, ``epochs``, ``saves``, ``outcomes``, ``thread_ids``,
+    and ``fine_tunes`` (base, store, number of samples) for each ``fine_tune`` call.
     """
 
     def __init__(self, steps: int = 5, delay: float = 0.0, fail: BaseException | None = None,
@@ -92,6 +96,7 @@ class FakeTrainer:
         self.saves: list[tuple[Outcome, Path]] = []
         self.outcomes: list[Outcome] = []
         self.thread_ids: list[int] = []
+        self.fine_tunes: list[tuple[Any, Any, int]] = []
         self.runs = 0
 
     def script(self, epochs: int) -> tuple[list[BatchEnd], list[EpochEnd]]:
@@ -155,6 +160,25 @@ class FakeTrainer:
         outcome = Outcome(result, evaluation, FakeModelPredictor(info), fake_test_images(),
                           {"test_accuracy": evaluation.accuracy})
         self.outcomes.append(outcome)
+        return outcome
+
+    def fine_tune(self, config: TrainConfig, base: Any, store: Any, on_batch: Any = None, on_epoch: Any = None,
+                  stop: Any = None) -> Outcome:
+        """Like KerasTrainer.fine_tune: refuses an empty store, plays the scripted run, adds a report."""
+        from digitpad.personal import held_out
+
+        _, labels, ids = store.arrays()
+        self.fine_tunes.append((base, store, len(labels)))
+        if len(labels) == 0:
+            raise DataError("no personal samples yet: correct or label a few drawings first")
+        test = held_out(ids)
+        if test.all():
+            test[:] = False
+        outcome = self.run(config, on_batch, on_epoch, stop, initial_model=getattr(base, "model", None))
+        held = bool(test.any())
+        outcome.fine_tune = FineTuneReport(MNIST_BEFORE, outcome.evaluation.accuracy,
+                                           PERSONAL_BEFORE if held else None, PERSONAL_AFTER if held else None,
+                                           int((~test).sum()), int(test.sum()))
         return outcome
 
     def save(self, outcome: Outcome, path: str | Path) -> Path:
