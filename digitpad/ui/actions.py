@@ -26,6 +26,9 @@ class Actions:
     open_model: QAction
     model_info: QAction
     reset_model: QAction
+    samples: QAction
+    shortcuts_help: QAction
+    about: QAction
 
 
 def _action(window: QMainWindow, text: str, name: str, shortcuts: list[QKeySequence] | None = None,
@@ -68,6 +71,11 @@ def build_menus(window: QMainWindow) -> Actions:
                            tip="Show what is known about the model in use"),
         reset_model=_action(window, "&Reset to bundled model", "resetModelAction",
                             tip="Go back to the model shipped with digitpad"),
+        samples=_action(window, "My &samples…", "samplesAction",
+                        tip="See, delete and export the drawings you saved with \"Wrong? It's a …\""),
+        shortcuts_help=_action(window, "&Keyboard shortcuts", "shortcutsAction", _keys("F1"),
+                               "List every keyboard shortcut"),
+        about=_action(window, "&About digitpad", "aboutAction", tip="Version, model, data licence and libraries"),
     )
     bar = window.menuBar()
     file_menu = bar.addMenu("&File")
@@ -79,7 +87,9 @@ def build_menus(window: QMainWindow) -> Actions:
     edit_menu.addSeparator()
     edit_menu.addAction(actions.clear)
     model_menu = bar.addMenu("&Model")
-    model_menu.addActions([actions.open_model, actions.model_info])
+    model_menu.addActions([actions.open_model, actions.model_info, actions.samples])
     model_menu.addSeparator()
     model_menu.addAction(actions.reset_model)
+    help_menu = bar.addMenu("&Help")
+    help_menu.addActions([actions.shortcuts_help, actions.about])
     return actions

@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     app.setApplicationName("digitpad")
     app.setOrganizationName("digitpad")
     app.setApplicationDisplayName("digitpad")
-    app.setDesktopFileName("digitpad")
+    app.setDesktopFileName("digitpad")  # Wayland/X11 desktops match the window to digitpad.desktop
     _set_icon(app)
     window = MainWindow()
     if os.environ.get("DIGITPAD_STARTUP_PROBE") == "1":
@@ -87,17 +87,12 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _set_icon(app: QApplication) -> None:
-    """Use the bundled icon when it is there (a source checkout may lack it)."""
-    from PySide6.QtGui import QIcon
+    """Use the bundled SVG icon when it is there (a source checkout may lack it)."""
+    from digitpad.ui.theme import app_icon
 
-    from digitpad.resources import ICON_FILE, resource
-
-    try:
-        path = resource(ICON_FILE)
-    except FileNotFoundError:
-        return
-    if path.is_file():
-        app.setWindowIcon(QIcon(str(path)))
+    icon = app_icon()
+    if not icon.isNull():
+        app.setWindowIcon(icon)
 
 
 if __name__ == "__main__":

@@ -24,9 +24,9 @@ from typing import Any
 
 import numpy as np
 from PySide6.QtCore import Property, QEvent, QPointF, QRect, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import (QColor, QDragEnterEvent, QDropEvent, QImage, QInputDevice, QKeyEvent, QKeySequence,
-                           QMouseEvent, QPainter, QPainterPath, QPaintEvent, QPen, QResizeEvent, QTabletEvent,
-                           QTouchEvent)
+from PySide6.QtGui import (QColor, QDragEnterEvent, QDropEvent, QFocusEvent, QImage, QInputDevice, QKeyEvent,
+                           QKeySequence, QMouseEvent, QPainter, QPainterPath, QPaintEvent, QPalette, QPen,
+                           QResizeEvent, QTabletEvent, QTouchEvent)
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
 from digitpad.ui import qtfix  # noqa: F401  - must precede any emit (PySide6 6.12 refcount bug)
@@ -37,8 +37,12 @@ DEFAULT_BRUSH_WIDTH = 20.0
 MIN_BRUSH_WIDTH, MAX_BRUSH_WIDTH = 2.0, 80.0
 MIN_PRESSURE = 0.15  # a feather-light pen touch still leaves a visible line
 MIN_STEP = 0.75  # logical px; closer pointer samples are dropped as jitter
+# The canvas is paper: white with black ink in the light and the dark theme alike (the
+# model reads dark ink on light paper, and a drawing should look the same everywhere).
 INK = QColor(Qt.GlobalColor.black)
 PAPER = QColor(Qt.GlobalColor.white)
+HINT_INK = QColor(112, 112, 112)  # muted grey on paper (4.9:1), the paper's placeholder colour
+HINT_TEXT = "Draw a digit here"
 
 
 @dataclass
@@ -84,11 +88,16 @@ class DrawingCanvas(QWidget):
     strokeFinished = Signal()  # a pen-up; the drawing is stable for now
     imageDropped = Signal(object)  # a local file path (str) or a QImage
     brushWidthChanged = Signal(float)
+    hintDismissed = Signal()  # the first-run hint went away for good (the user drew)
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("canvas")
         self.setAccessibleName("Drawing canvas")
+        self.setToolTip("Draw a digit with the mouse, a pen or a finger; Esc clears, Ctrl+Z undoes")
+        self._set_paper_palette()
+        self._hint = False  # the first-run hint "Draw a digit here", painted over the paper only
+        self._keyboard_focus = False
         self.setAttribute(Qt.WidgetAttribute.WA_OpaquePaintEvent)
         self.setAttribute(Qt.WidgetAttribute.WA_AcceptTouchEvents)
         self.setAcceptDrops(True)
@@ -135,6 +144,24 @@ class DrawingCanvas(QWidget):
             self.brushWidthChanged.emit(width)
 
     brushWidth = Property(float, brush_width, set_brush_width, notify=brushWidthChanged)
+
+    def set_hint_enabled(self, enabled: bool) -> None:
+        """Show the first-run hint on empty paper until the first stroke (never part of ``to_array``)."""
+        self._hint = bool(enabled)
+        self.update()
+
+    def hint_visible(self) -> bool:
+        """True when the hint is painted now: enabled and the paper is empty."""
+        return self._hint and self.is_empty()
+
+    def _set_paper_palette(self) -> None:
+        """Paper colours for this widget whatever the theme, so the hint reads on white."""
+        palette = self.palette()
+        for role, color in ((QPalette.ColorRole.Window, PAPER), (QPalette.ColorRole.Base, PAPER),
+                            (QPalette.ColorRole.WindowText, INK), (QPalette.ColorRole.Text, INK),
+                            (QPalette.ColorRole.PlaceholderText, HINT_INK)):
+            palette.setColor(role, color)
+        self.setPalette(palette)
 
     def is_empty(self) -> bool:
         """True when nothing has been drawn or shown since the last clear."""
@@ -217,6 +244,10 @@ class DrawingCanvas(QWidget):
         self._current = stroke
         self._items.append(stroke)
         self._redo.clear()
+        if self._hint:  # gone for good once the user draws, even after undo or clear
+            self._hint = False
+            self.update()
+            self.hintDismissed.emit()
         self._paint_incremental(stroke, self._dot(stroke))
         self.changed.emit()
 
@@ -360,7 +391,26 @@ class DrawingCanvas(QWidget):
         source = QRectF(rect.x() * ratio, rect.y() * ratio, rect.width() * ratio, rect.height() * ratio)
         painter = QPainter(self)
         painter.drawImage(QRectF(rect), self._image, source)
+        if self.hint_visible():  # over the paper, not in it: to_array() never sees the hint
+            font = painter.font()
+            font.setPointSizeF(font.pointSizeF() * 1.3)
+            painter.setFont(font)
+            painter.setPen(self.palette().color(QPalette.ColorRole.PlaceholderText))
+            painter.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, HINT_TEXT)
+        if self._keyboard_focus:  # show where the keyboard is after Tab; a click draws no frame
+            painter.setPen(QPen(self.palette().color(QPalette.ColorRole.Highlight), 2))
+            painter.drawRect(QRectF(self.rect()).adjusted(1, 1, -1, -1))
         painter.end()
+
+    def focusInEvent(self, event: QFocusEvent) -> None:
+        self._keyboard_focus = event.reason() in (Qt.FocusReason.TabFocusReason, Qt.FocusReason.BacktabFocusReason)
+        self.update()
+        super().focusInEvent(event)
+
+    def focusOutEvent(self, event: QFocusEvent) -> None:
+        self._keyboard_focus = False
+        self.update()
+        super().focusOutEvent(event)
 
     def resizeEvent(self, event: QResizeEvent) -> None:
         self._rebuild()

@@ -11,13 +11,14 @@ import math
 from typing import Any
 
 import numpy as np
-from PySide6.QtCore import QSize, Qt, Signal
-from PySide6.QtGui import QBrush, QColor, QIcon, QKeyEvent, QPixmap
-from PySide6.QtWidgets import (QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QListView, QListWidget,
-                               QListWidgetItem, QPushButton, QTableWidget, QTableWidgetItem, QVBoxLayout,
-                               QWidget)
+from PySide6.QtCore import QEvent, QSize, Qt, Signal
+from PySide6.QtGui import QBrush, QColor, QIcon, QKeyEvent, QPalette, QPixmap
+from PySide6.QtWidgets import (QAbstractButton, QAbstractItemView, QHBoxLayout, QHeaderView, QLabel, QListView,
+                               QListWidget, QListWidgetItem, QPushButton, QTableWidget, QTableWidgetItem,
+                               QVBoxLayout, QWidget)
 
 from digitpad.ui.images import gray_to_qimage
+from digitpad.ui.theme import blend, current_palette, is_palette_change, readable_text
 
 CLASSES = 10
 THUMB_SCALE = 3  # 28 px images shown at 84 px
@@ -31,6 +32,13 @@ def confusion_text(true: int, predicted: int) -> str:
     return f"true {true} → read {predicted}"
 
 
+def _wrapped(text: str) -> QLabel:
+    """A label that wraps instead of widening the window (it must fit 960 px, e.g. 1920 px at 200 %)."""
+    label = QLabel(text)
+    label.setWordWrap(True)
+    return label
+
+
 class ConfusionMatrixView(QTableWidget):
     """The confusion matrix as a table; ``confusionChosen(true, predicted)`` on click or Enter.
 
@@ -42,13 +50,28 @@ class ConfusionMatrixView(QTableWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(CLASSES, CLASSES, parent)
         self.setObjectName("confusionMatrix")
-        self.setHorizontalHeaderLabels([f"read {d}" for d in range(CLASSES)])
-        self.setVerticalHeaderLabels([f"true {d}" for d in range(CLASSES)])
+        # Bare digits as headers (the caption above says rows are true, columns read), so ten
+        # 4-digit columns fit the window's 960 px minimum; the headers' tooltips say it again.
+        self.setHorizontalHeaderLabels([str(d) for d in range(CLASSES)])
+        self.setVerticalHeaderLabels([str(d) for d in range(CLASSES)])
+        for d in range(CLASSES):
+            self.horizontalHeaderItem(d).setToolTip(f"read {d}: the model read {d}")
+            self.verticalHeaderItem(d).setToolTip(f"true {d}: test images of {d}")
         self.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+        self.setTabKeyNavigation(False)  # Tab leaves the matrix; arrow keys move between cells
         for header in (self.horizontalHeader(), self.verticalHeader()):
             header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        self.setMinimumSize(380, 260)
+        cell = self.fontMetrics().horizontalAdvance("0000") + 12  # a 4-digit count plus the item margins
+        self.horizontalHeader().setMinimumSectionSize(cell)
+        row_header = self.fontMetrics().horizontalAdvance("0") + 16
+        self.setMinimumSize(row_header + CLASSES * cell + 2 * self.frameWidth() + 4, 260)
+        self.setAccessibleName("Confusion matrix")
+        self.setToolTip("Rows: true digit, columns: what the model read; click a cell or press Enter")
+        corner = self.findChild(QAbstractButton)  # QTableView's select-all corner button
+        if corner is not None:
+            corner.setAccessibleName("Select all cells")
+            corner.setToolTip("Select all cells")
         self._confusion = np.zeros((CLASSES, CLASSES), np.int64)
         self.cellClicked.connect(self.confusionChosen)
         self.cellActivated.connect(self.confusionChosen)
@@ -57,8 +80,19 @@ class ConfusionMatrixView(QTableWidget):
     def clear_matrix(self) -> None:
         self.set_confusion(np.zeros((CLASSES, CLASSES), np.int64))
 
+    def changeEvent(self, event: QEvent) -> None:
+        if is_palette_change(event) and hasattr(self, "_confusion"):  # shades depend on the base colour
+            self.set_confusion(self._confusion)
+        super().changeEvent(event)
+
     def set_confusion(self, confusion: np.ndarray) -> None:
-        """Fill the cells; the diagonal is green, errors red, shaded by count."""
+        """Fill the cells; the diagonal is green, errors red, shaded by count over the palette's base
+        (not bold: a bold 4-digit count is cut off in a 40 px column).
+
+        Each shaded cell's text is the palette's text colour if it reads well on the
+        shade, else black or white, so counts stay legible in light and dark themes.
+        """
+        base = current_palette().color(QPalette.ColorRole.Base)
         matrix = np.asarray(confusion, np.int64)
         if matrix.shape != (CLASSES, CLASSES):
             raise ValueError(f"expected a 10x10 confusion matrix, got shape {matrix.shape}")
@@ -79,10 +113,9 @@ class ConfusionMatrixView(QTableWidget):
                     shade, rgb = math.sqrt(count / top_wrong), WRONG_COLOR  # sqrt: rare errors stay visible
                     item.setToolTip(f"{confusion_text(true, predicted)}: {count} test images")
                 if count:
-                    item.setBackground(QBrush(QColor(*rgb, int(40 + 180 * shade))))
-                    font = item.font()
-                    font.setBold(true == predicted)
-                    item.setFont(font)
+                    shading = QColor(*rgb, int(40 + 180 * shade))
+                    item.setBackground(QBrush(shading))
+                    item.setForeground(QBrush(readable_text(blend(shading, base))))
                 self.setItem(true, predicted, item)
 
     def count(self, true: int, predicted: int) -> int:
@@ -97,6 +130,8 @@ class MisclassifiedGallery(QListWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("misclassifiedGallery")
+        self.setAccessibleName("Test images")
+        self.setToolTip("Test images (true → read); click one or press Enter to put it on the Draw canvas")
         self.setViewMode(QListView.ViewMode.IconMode)
         self.setResizeMode(QListView.ResizeMode.Adjust)
         self.setMovement(QListView.Movement.Static)
@@ -128,13 +163,15 @@ class MisclassifiedGallery(QListWidget):
         """Show the test images at ``indices`` (at most ``MAX_THUMBS`` of them)."""
         self.clear()
         self.total = len(indices)
-        side = 28 * THUMB_SCALE
+        ratio = self.devicePixelRatioF()  # crisp pixels on HiDPI screens, not an upscaled thumbnail
+        side = round(28 * THUMB_SCALE * ratio)
         for index in indices[:MAX_THUMBS]:
             index = int(index)
             true, read = int(self._labels[index]), int(self._predicted[index])
             mnist = np.asarray(self._images[index], np.uint8)  # white ink on black, as the model saw it
             pixmap = QPixmap.fromImage(gray_to_qimage(mnist)).scaled(
                 side, side, Qt.AspectRatioMode.KeepAspectRatio, Qt.TransformationMode.FastTransformation)
+            pixmap.setDevicePixelRatio(ratio)
             item = QListWidgetItem(QIcon(pixmap), f"{true} → {read}")
             item.setToolTip(confusion_text(true, read) + f" (test image {index})")
             item.setData(INDEX_ROLE, index)
@@ -172,15 +209,19 @@ class EvaluationView(QWidget):
         self.accuracy_label.setFont(font)
         self.matrix = ConfusionMatrixView()
         self.gallery = MisclassifiedGallery()
-        self.filter_label = QLabel()
+        self.filter_label = _wrapped("")
         self.filter_label.setObjectName("galleryFilterLabel")
         self.all_errors_button = QPushButton("All errors")
         self.all_errors_button.setObjectName("showAllErrorsButton")
         self.all_errors_button.setToolTip("Show every misclassified test image")
+        self.all_errors_button.setAccessibleName("Show all errors")
+        self.accuracy_label.setAccessibleName("Test accuracy")
+        self.accuracy_label.setToolTip("Share of the 10,000 MNIST test images the model reads correctly")
+        self.filter_label.setAccessibleName("Images shown")
 
         matrix_box = QVBoxLayout()
         matrix_box.addWidget(self.accuracy_label)
-        matrix_box.addWidget(QLabel("Rows: true digit · columns: what the model read · click a cell"))
+        matrix_box.addWidget(_wrapped("Rows: true digit · columns: what the model read · click a cell"))
         matrix_box.addWidget(self.matrix, 1)
         gallery_head = QHBoxLayout()
         gallery_head.addWidget(self.filter_label, 1)
@@ -188,7 +229,7 @@ class EvaluationView(QWidget):
         gallery_box = QVBoxLayout()
         gallery_box.addLayout(gallery_head)
         gallery_box.addWidget(self.gallery, 1)
-        gallery_box.addWidget(QLabel("Click an image to put it on the Draw canvas"))
+        gallery_box.addWidget(_wrapped("Click an image to put it on the Draw canvas"))
         layout = QHBoxLayout(self)
         layout.addLayout(matrix_box, 3)
         layout.addLayout(gallery_box, 2)

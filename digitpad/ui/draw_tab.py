@@ -12,22 +12,23 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PySide6.QtCharts import QBarCategoryAxis, QBarSeries, QBarSet, QChart, QChartView, QValueAxis
-from PySide6.QtCore import QMargins, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QColor, QFont, QPainter, QPixmap
+from PySide6.QtCore import QEvent, QMargins, Qt, QTimer, Signal
+from PySide6.QtGui import QCloseEvent, QFont, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSpinBox, QVBoxLayout, QWidget)
 
 from digitpad.ui import qtfix  # noqa: F401  - must precede any emit (PySide6 6.12 refcount bug)
 from digitpad.ui.canvas import DEFAULT_BRUSH_WIDTH, MAX_BRUSH_WIDTH, MIN_BRUSH_WIDTH, DrawingCanvas, SquareBox
+from digitpad.ui.corrections import Corrections
 from digitpad.ui.images import gray_to_qimage
 from digitpad.ui.prediction_service import PredictionService
+from digitpad.ui.theme import current_palette, is_palette_change, mix, style_chart
 
 if TYPE_CHECKING:  # pragma: no cover
     from digitpad.ml.inference import Prediction
 
 THROTTLE_MS = 60
 PREVIEW_SCALE = 6
-BAR_COLOR = QColor("#7f8c9d")
-TOP_BAR_COLOR = QColor("#2a7ae2")
+CONFIDENCE_TIP = "How sure the model is of the digit it reads"
 
 
 def confidence_text(prediction: Prediction | None) -> str:
@@ -40,14 +41,22 @@ def confidence_text(prediction: Prediction | None) -> str:
     return f"{prediction.confidence * 100:.1f} % sure"
 
 
+def spoken_text(prediction: Prediction | None) -> str:
+    """The reading as a sentence for screen readers: "The model reads 7, 97 % sure"."""
+    if prediction is None or prediction.blank or prediction.digit is None:
+        return "No digit drawn"
+    if prediction.unsure:
+        first, second = prediction.ranked[:2]
+        return f"The model is not sure: {first} or {second}"
+    return f"The model reads {prediction.digit}, {prediction.confidence * 100:.0f} % sure"
+
+
 class ProbabilityChart(QChartView):
     """Ten bars, one per digit, updated in place (the chart is built once)."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         self._set = QBarSet("probability")
         self._set.append([0.0] * 10)
-        self._set.setColor(BAR_COLOR)
-        self._set.setSelectedColor(TOP_BAR_COLOR)
         self.series = QBarSeries()
         self.series.append(self._set)
         self.series.setBarWidth(0.8)
@@ -70,8 +79,28 @@ class ProbabilityChart(QChartView):
         super().__init__(chart, parent)
         self.setObjectName("probabilityChart")
         self.setAccessibleName("Probability of each digit")
+        self.setToolTip("How likely the model finds each digit; the top one is highlighted")
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # nothing to operate; the description says it all
         self.setRenderHint(QPainter.RenderHint.Antialiasing)
         self.setMinimumSize(260, 160)
+        self.apply_palette()
+
+    def apply_palette(self) -> None:
+        """Colours from the application palette: muted bars, the top one in the highlight colour."""
+        palette = current_palette()
+        style_chart(self.chart(), palette)
+        self._set.setColor(mix(palette.color(QPalette.ColorRole.WindowText),
+                               palette.color(QPalette.ColorRole.Base), 0.45))
+        self._set.setBorderColor(palette.color(QPalette.ColorRole.Base))
+        self._set.setSelectedColor(palette.color(QPalette.ColorRole.Highlight))
+        selected = self._set.selectedBars()
+        self._set.deselectAllBars()  # a selected bar keeps its old colour until it is selected again
+        self._set.selectBars(selected)
+
+    def changeEvent(self, event: QEvent) -> None:
+        if is_palette_change(event):
+            self.apply_palette()
+        super().changeEvent(event)
 
     def values(self) -> list[float]:
         return [self._set.at(i) for i in range(self._set.count())]
@@ -83,6 +112,9 @@ class ProbabilityChart(QChartView):
         self._set.deselectAllBars()
         if top is not None:
             self._set.selectBar(top)
+        ranked = sorted(enumerate(self.values()), key=lambda pair: -pair[1])[:3]
+        self.setAccessibleDescription("" if top is None else "Most likely: " + ", ".join(
+            f"{digit} {value * 100:.0f} %" for digit, value in ranked))
 
 
 class DrawTab(QWidget):
@@ -119,8 +151,11 @@ class DrawTab(QWidget):
         self.predictionLabel.setFont(font)
         self.predictionLabel.setAlignment(Qt.AlignmentFlag.AlignCenter)
         self.predictionLabel.setMinimumHeight(110)
+        self.predictionLabel.setToolTip("The digit the model reads in your drawing")
         self.confidenceLabel = QLabel()
         self.confidenceLabel.setObjectName("confidenceLabel")
+        self.confidenceLabel.setAccessibleName("How sure the model is")
+        self.confidenceLabel.setToolTip(CONFIDENCE_TIP)
         self.confidenceLabel.setAlignment(Qt.AlignmentFlag.AlignCenter)
         font = QFont(self.font())
         font.setPointSize(14)
@@ -132,9 +167,10 @@ class DrawTab(QWidget):
         self.previewImage.setFixedSize(28 * PREVIEW_SCALE, 28 * PREVIEW_SCALE)
         self.previewImage.setToolTip("What the model saw: your drawing cropped, centred and shrunk to 28×28")
 
-        self.undoButton = self._button("Undo", "undoButton", self.canvas.undo)
-        self.redoButton = self._button("Redo", "redoButton", self.canvas.redo)
-        self.clearButton = self._button("Clear", "clearButton", self.canvas.clear)
+        self.undoButton = self._button("Undo", "undoButton", self.canvas.undo, "Take back the last stroke (Ctrl+Z)")
+        self.redoButton = self._button("Redo", "redoButton", self.canvas.redo,
+                                       "Put back the last undone stroke (Ctrl+Shift+Z)")
+        self.clearButton = self._button("Clear", "clearButton", self.canvas.clear, "Wipe the canvas (Esc)")
         self.brushSize = QSpinBox()
         self.brushSize.setObjectName("brushSize")
         self.brushSize.setAccessibleName("Brush size")
@@ -156,6 +192,8 @@ class DrawTab(QWidget):
         left = QVBoxLayout()
         left.addWidget(SquareBox(self.canvas), 1)
         left.addLayout(tools)
+        self.corrections = Corrections(self)  # "Wrong? It's a …": save labelled drawings (keys 0-9)
+        left.addWidget(self.corrections.bar)
 
         caption = QLabel("Model input (28×28)")
         caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
@@ -171,10 +209,16 @@ class DrawTab(QWidget):
         layout = QHBoxLayout(self)
         layout.addLayout(left, 3)
         layout.addWidget(panel, 2)
+        chain = [self.canvas, self.brushSize, self.undoButton, self.redoButton, self.clearButton,
+                 *self.corrections.bar.buttons]  # then "Wrong? It's a …" 0-9
+        for first, second in zip(chain, chain[1:]):
+            QWidget.setTabOrder(first, second)
 
-    def _button(self, text: str, name: str, slot: Any) -> QPushButton:
+    def _button(self, text: str, name: str, slot: Any, tip: str = "") -> QPushButton:
         button = QPushButton(text)
         button.setObjectName(name)
+        button.setAccessibleName(text.replace("&", ""))
+        button.setToolTip(tip or text.replace("&", ""))
         button.setFocusPolicy(Qt.FocusPolicy.TabFocus)  # clicking keeps the keyboard on the canvas
         button.clicked.connect(slot)
         return button
@@ -216,14 +260,16 @@ class DrawTab(QWidget):
         confidence = confidence_text(prediction)
         self.predictionLabel.setText(digit)
         self.confidenceLabel.setText(confidence)
-        self.confidenceLabel.setToolTip("")
-        self.predictionLabel.setAccessibleDescription(
-            "No digit drawn" if blank else f"Reads {digit}, {confidence}")
+        self.confidenceLabel.setToolTip(CONFIDENCE_TIP)
+        self._announce(spoken_text(prediction))
         self.probabilityChart.set_probabilities(prediction.probabilities, None if blank else prediction.digit)
         image = np.clip(np.asarray(prediction.image, dtype=np.float32) * 255.0 + 0.5, 0, 255).astype(np.uint8)
-        pixmap = QPixmap.fromImage(gray_to_qimage(image))
-        self.previewImage.setPixmap(pixmap.scaled(self.previewImage.size(), Qt.AspectRatioMode.KeepAspectRatio,
-                                                  Qt.TransformationMode.FastTransformation))
+        ratio = self.previewImage.devicePixelRatioF()  # full resolution on HiDPI screens
+        pixmap = QPixmap.fromImage(gray_to_qimage(image)).scaled(
+            self.previewImage.size() * ratio, Qt.AspectRatioMode.KeepAspectRatio,
+            Qt.TransformationMode.FastTransformation)
+        pixmap.setDevicePixelRatio(ratio)
+        self.previewImage.setPixmap(pixmap)
         self.predictionShown.emit(prediction)
 
     def shutdown(self) -> None:
@@ -232,6 +278,14 @@ class DrawTab(QWidget):
         self.service.shutdown()
 
     # --- internals ----------------------------------------------------------------
+    def _announce(self, sentence: str) -> None:
+        """Put the reading in predictionLabel's accessible description for screen readers.
+
+        QWidget.setAccessibleDescription sends QAccessible.DescriptionChanged itself when the
+        text changes, so assistive technologies hear about each new reading (once).
+        """
+        self.predictionLabel.setAccessibleDescription(sentence)
+
     def _show_blank(self) -> None:
         from digitpad.ml.inference import blank_prediction  # dataclasses only, no TensorFlow
 

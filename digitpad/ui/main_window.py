@@ -10,21 +10,27 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QByteArray, QSettings
+from PySide6.QtCore import QByteArray, QSettings, QSize
 from PySide6.QtGui import QCloseEvent, QGuiApplication
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget, QWidget
 
 from digitpad.ui import qtfix  # noqa: F401  - must precede any emit (PySide6 6.12 refcount bug)
 from digitpad.ui.actions import Actions, build_menus
-from digitpad.ui.canvas import DEFAULT_BRUSH_WIDTH
+from digitpad.ui.canvas import DEFAULT_BRUSH_WIDTH, MAX_BRUSH_WIDTH, MIN_BRUSH_WIDTH
 from digitpad.ui.draw_tab import DrawTab
 from digitpad.ui.images import IMAGE_FILTER, image_from_mime, load_source
+from digitpad.ui.help import AboutDialog, ShortcutsDialog, open_dialog
 from digitpad.ui.model_loader import ModelLoader
+from digitpad.ui.settings_io import read_setting
+from digitpad.ui.theme import app_icon
 from digitpad.ui.train_tab import TrainTab
 
 MODEL_KEY = "model/path"
 BRUSH_KEY = "canvas/brushWidth"
 GEOMETRY_KEY = "window/geometry"
+LAST_TAB_KEY = "window/lastTab"
+DEFAULT_SIZE = QSize(900, 560)  # logical pixels; grown to the window's minimum size when that is larger
+HINT_KEY = "hints/drawShown"  # set once the user has drawn: the "Draw a digit here" hint is not shown again
 DIR_KEY = "files/lastDir"
 MODEL_FILTER = "Keras models (*.keras *.h5);;All files (*)"
 
@@ -41,6 +47,7 @@ class MainWindow(QMainWindow):
         super().__init__(parent)
         self.setObjectName("mainWindow")
         self.setWindowTitle("digitpad")
+        self.setWindowIcon(app_icon())
         self.settings = settings if settings is not None else QSettings("digitpad", "digitpad")
         self.draw_tab = DrawTab()
         self.train_tab = TrainTab(trainer=trainer)
@@ -56,6 +63,7 @@ class MainWindow(QMainWindow):
         self.loader = ModelLoader(self)
         self._load_purpose = ""  # why the pending load was started: start/remembered/fallback/open/reset
         self._closed = False
+        self.samples_dialog: Any = None  # the "My samples" dialog, made when first opened
         self._connect()
         self._restore_settings()
         self._sync_edit_actions()
@@ -76,6 +84,11 @@ class MainWindow(QMainWindow):
         a.open_model.triggered.connect(self._choose_model)
         a.model_info.triggered.connect(self.show_model_info)
         a.reset_model.triggered.connect(self.reset_model)
+        a.samples.triggered.connect(self.show_samples)
+        a.shortcuts_help.triggered.connect(self.show_shortcuts)
+        a.about.triggered.connect(self.show_about)
+        canvas.hintDismissed.connect(lambda: self.settings.setValue(HINT_KEY, True))
+        self.draw_tab.corrections.sampleSaved.connect(self._on_sample_saved)
         canvas.changed.connect(self._sync_edit_actions)
         canvas.imageDropped.connect(self.show_image)
         self.tabs.currentChanged.connect(self._sync_edit_actions)
@@ -99,6 +112,7 @@ class MainWindow(QMainWindow):
         self.draw_tab.set_predictor(predictor)
         self._remember_model(predictor)
         self.model_status.setText(predictor.info.describe() + note)
+        self.train_tab.set_active_predictor(predictor)  # fine-tuning starts from the model in use
         show_info = getattr(self.train_tab, "set_active_model_info", None)  # optional in the Train tab's API
         if callable(show_info):
             show_info(predictor.info)
@@ -112,6 +126,29 @@ class MainWindow(QMainWindow):
         """Go back to the bundled model (and forget the remembered path once it loads)."""
         self.model_status.setText("Loading the bundled model…")
         self._start_load(None, "reset")
+
+    def show_samples(self) -> Any:
+        """Open (or raise) the non-modal "My samples" dialog and return it."""
+        if self.samples_dialog is None:
+            from digitpad.ui.samples_view import SamplesDialog
+
+            self.samples_dialog = SamplesDialog(self)
+        self.samples_dialog.show()
+        self.samples_dialog.raise_()
+        self.samples_dialog.activateWindow()
+        return self.samples_dialog
+
+    def _on_sample_saved(self, sample: Any, count: Any) -> None:
+        if self.samples_dialog is not None and self.samples_dialog.isVisible():
+            self.samples_dialog.refresh()
+
+    def show_shortcuts(self) -> ShortcutsDialog:
+        """Help → Keyboard shortcuts: every key the window has right now."""
+        return open_dialog(ShortcutsDialog(self))  # type: ignore[return-value]
+
+    def show_about(self) -> AboutDialog:
+        """Help → About: version, active model, MNIST credit, library versions."""
+        return open_dialog(AboutDialog(self, self.predictor()))  # type: ignore[return-value]
 
     def show_model_info(self) -> None:
         predictor = self.predictor()
@@ -231,24 +268,27 @@ class MainWindow(QMainWindow):
         self.menu_actions.redo.setEnabled(on_draw and canvas.can_redo())
         self.menu_actions.clear.setEnabled(on_draw and not canvas.is_empty())
 
-    def _setting(self, key: str, default: Any, kind: type) -> Any:
-        try:
-            value = self.settings.value(key, default, type=kind)
-        except (TypeError, ValueError):
-            return default
-        return default if value is None else value
+    def _setting(self, key: str, default: Any, kind: type, valid: Any = None) -> Any:
+        """A setting, or ``default`` when it is missing or damaged (see settings_io)."""
+        return read_setting(self.settings, key, default, kind, valid)
 
     def _restore_settings(self) -> None:
-        self.draw_tab.set_brush_width(self._setting(BRUSH_KEY, DEFAULT_BRUSH_WIDTH, float))
-        geometry = self.settings.value(GEOMETRY_KEY)
-        if isinstance(geometry, QByteArray) and not geometry.isEmpty():
-            self.restoreGeometry(geometry)
-        else:
-            self.resize(900, 560)
+        """Apply the saved settings; anything missing or damaged falls back to its default."""
+        self.draw_tab.set_brush_width(self._setting(BRUSH_KEY, DEFAULT_BRUSH_WIDTH, float,
+                                                    lambda w: MIN_BRUSH_WIDTH <= w <= MAX_BRUSH_WIDTH))
+        try:
+            geometry = self.settings.value(GEOMETRY_KEY)
+        except Exception:  # noqa: BLE001 - undecodable value: use the default size
+            geometry = None
+        if not (isinstance(geometry, QByteArray) and not geometry.isEmpty() and self.restoreGeometry(geometry)):
+            self.resize(DEFAULT_SIZE.expandedTo(self.minimumSizeHint()))
+        self.tabs.setCurrentIndex(self._setting(LAST_TAB_KEY, 0, int, lambda i: 0 <= i < self.tabs.count()))
+        self.draw_tab.canvas.set_hint_enabled(not self._setting(HINT_KEY, False, bool))
 
     def save_settings(self) -> None:
         self.settings.setValue(BRUSH_KEY, self.draw_tab.brush_width())
         self.settings.setValue(GEOMETRY_KEY, self.saveGeometry())
+        self.settings.setValue(LAST_TAB_KEY, self.tabs.currentIndex())
         self.settings.sync()
 
     def shutdown(self) -> None:

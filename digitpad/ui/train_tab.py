@@ -13,15 +13,18 @@ import time
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, Qt, QTimer, Signal
+from PySide6.QtCore import QCoreApplication, QEvent, Qt, QTimer, Signal
+from PySide6.QtGui import QPalette
 from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout,
-                               QGroupBox, QHBoxLayout, QHeaderView, QLabel, QProgressBar, QPushButton, QSpinBox,
-                               QSplitter, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
+                               QGroupBox, QHBoxLayout, QHeaderView, QLabel, QProgressBar, QPushButton, QSizePolicy,
+                               QSpinBox, QSplitter, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
 from digitpad.errors import ConfigError
 from digitpad.ml.precision import cpu_has_bf16
 from digitpad.ml.training import BatchEnd, EpochEnd, TrainConfig
 from digitpad.ui.confusion_view import EvaluationView
+from digitpad.ui.fine_tune import FINE_TUNE_TIP, fine_tune_settings, report_text
+from digitpad.ui.theme import error_color, is_palette_change
 from digitpad.ui.training_charts import TrainingCharts
 from digitpad.ui.training_worker import BATCH_INTERVAL_S, TrainingRun, failure_message
 
@@ -69,6 +72,8 @@ class TrainTab(QWidget):
         self.batch_interval_s = BATCH_INTERVAL_S  # tests set 0 to see every batch
         self._run: TrainingRun | None = None
         self._outcome: Any = None
+        self._active_predictor: Any = None  # the Draw tab's model: where fine-tuning starts
+        self._run_kind = "Training"  # or "Fine-tuning": how failures are worded
         self._last_batch: BatchEnd | None = None
         self._t_start = 0.0
         self._first_batch: tuple[float, int] | None = None  # (time, batches done) at the first report
@@ -108,26 +113,39 @@ class TrainTab(QWidget):
 
         self.settings_box = QGroupBox("Settings")
         form = QFormLayout(self.settings_box)
-        for label, widget in (("Epochs", self.epochs_spin), ("Batch size", self.batch_spin),
-                              ("Learning rate", self.lr_spin), ("Validation images", self.validation_spin),
-                              ("Image limit", self.limit_spin), ("Seed", self.seed_spin),
-                              ("Augment", self.augment_check), ("Precision", self.precision_combo)):
+        settings = (("E&pochs", self.epochs_spin), ("Ba&tch size", self.batch_spin),
+                    ("&Learning rate", self.lr_spin), ("&Validation images", self.validation_spin),
+                    ("Image l&imit", self.limit_spin), ("See&d", self.seed_spin),
+                    ("Au&gment", self.augment_check), ("P&recision", self.precision_combo))
+        for label, widget in settings:  # "&": Alt+letter focuses the field (File/Edit/Model/Help keep F/E/M/H)
             form.addRow(label, widget)
+            widget.setAccessibleName(label.replace("&", ""))
+        self.augment_check.setAccessibleName("Augment: rotate, zoom, shift")
 
-        self.start_button = self._button("Start", "startButton", lambda: self.start_training())
-        self.stop_button = self._button("Stop", "stopButton", self.stop_training)
+        self.start_button = self._button("Start", "startButton", lambda: self.start_training(),
+                                         "Train a new model with these settings")
+        self.stop_button = self._button("Stop", "stopButton", self.stop_training,
+                                        "Stop after the current batch; the test-set evaluation still runs")
+        self.fine_tune_button = self._button("Fine-tune on my samples", "fineTuneButton",
+                                             lambda: self.start_fine_tune(), FINE_TUNE_TIP)
+        self.fine_tune_report = self._label("fineTuneReport", "Fine-tuning result")
+        self.fine_tune_report.setVisible(False)
+        self.outcomeReady.connect(self._show_fine_tune_report)
         self.progress = QProgressBar()
         self.progress.setObjectName("trainProgress")
         self.progress.setTextVisible(True)
-        self.status_label = self._label("trainStatus")
-        self.error_label = self._label("trainError")
-        self.error_label.setStyleSheet("color: #b00020;")
+        self.progress.setAccessibleName("Training progress")
+        self.progress.setToolTip("Epoch and batch done, with the time left")
+        self.status_label = self._label("trainStatus", "Training status")
+        self.error_label = self._label("trainError", "Training error")
         self.error_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.active_model_label = self._label("activeModelLabel")
-        self.use_button = self._button("Use this model", "useModelButton", self._use_model)
-        self.use_button.setToolTip("Make the Draw tab read with the model just trained")
-        self.save_button = self._button("Save model…", "saveModelButton", self._save_model)
-        self.model_status = self._label("trainedModelStatus")
+        self.active_model_label = self._label("activeModelLabel", "Model the Draw tab uses")
+        self.use_button = self._button("Use this model", "useModelButton", self._use_model,
+                                       "Make the Draw tab read with the model just trained")
+        self.save_button = self._button("Save model…", "saveModelButton", self._save_model,
+                                        "Write the trained model to a .keras file")
+        self.model_status = self._label("trainedModelStatus", "Trained model")
+        self._apply_palette()
 
         buttons = QHBoxLayout()
         buttons.addWidget(self.start_button)
@@ -135,6 +153,7 @@ class TrainTab(QWidget):
         model_box = QGroupBox("Trained model")
         model_layout = QVBoxLayout(model_box)
         model_layout.addWidget(self.model_status)
+        model_layout.addWidget(self.fine_tune_report)
         model_row = QHBoxLayout()
         model_row.addWidget(self.use_button)
         model_row.addWidget(self.save_button)
@@ -143,16 +162,21 @@ class TrainTab(QWidget):
         left = QVBoxLayout()
         left.addWidget(self.settings_box)
         left.addLayout(buttons)
+        left.addWidget(self.fine_tune_button)
         for widget in (self.progress, self.status_label, self.error_label, model_box):
             left.addWidget(widget)
         left.addStretch(1)
         left_widget = QWidget()
         left_widget.setLayout(left)
-        left_widget.setMaximumWidth(340)
+        left_widget.setSizePolicy(QSizePolicy.Policy.Maximum, QSizePolicy.Policy.Preferred)  # as wide as its
+        # contents need (no fixed pixel width: long combo texts or large fonts would be cut off)
 
         self.charts = TrainingCharts()
         self.epoch_table = QTableWidget(0, len(EPOCH_COLUMNS))
         self.epoch_table.setObjectName("epochTable")
+        self.epoch_table.setAccessibleName("Epoch results")
+        self.epoch_table.setToolTip("Loss, accuracy and speed of each finished epoch")
+        self.epoch_table.setTabKeyNavigation(False)  # Tab leaves the table; arrow keys move between cells
         self.epoch_table.setHorizontalHeaderLabels(list(EPOCH_COLUMNS))
         self.epoch_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.epoch_table.verticalHeader().setVisible(False)
@@ -172,6 +196,10 @@ class TrainTab(QWidget):
         layout = QHBoxLayout(self)
         layout.addWidget(left_widget)
         layout.addWidget(self.views, 1)
+        chain = [widget for _, widget in settings] + [self.start_button, self.stop_button, self.fine_tune_button,
+                                                       self.use_button, self.save_button]
+        for first, second in zip(chain, chain[1:]):  # top to bottom, then the buttons
+            QWidget.setTabOrder(first, second)
         self._show_error("")
         self.set_active_model_info(None)
         self.status_label.setText("Ready to train")
@@ -187,16 +215,19 @@ class TrainTab(QWidget):
         return spin
 
     @staticmethod
-    def _button(text: str, name: str, slot: Any) -> QPushButton:
+    def _button(text: str, name: str, slot: Any, tip: str = "") -> QPushButton:
         button = QPushButton(text)
         button.setObjectName(name)
+        button.setAccessibleName(text.replace("&", "").rstrip("…"))
+        button.setToolTip(tip or text.replace("&", ""))
         button.clicked.connect(slot)
         return button
 
     @staticmethod
-    def _label(name: str) -> QLabel:
+    def _label(name: str, accessible_name: str = "") -> QLabel:
         label = QLabel()
         label.setObjectName(name)
+        label.setAccessibleName(accessible_name)
         label.setWordWrap(True)
         return label
 
@@ -215,7 +246,8 @@ class TrainTab(QWidget):
             limit=self.limit_spin.value() or None, seed=self.seed_spin.value(),
             augment=self.augment_check.isChecked(), precision=self.precision_combo.currentData())
 
-    def start_training(self, config: TrainConfig | None = None) -> bool:
+    def start_training(self, config: TrainConfig | None = None, *, method: str = "run",
+                       arguments: dict[str, Any] | None = None) -> bool:
         """Start a run with ``config`` (default: the settings); False, with a message, if refused."""
         if self._run is not None:
             return False
@@ -236,7 +268,10 @@ class TrainTab(QWidget):
         self.progress.setValue(0)
         self.progress.setFormat("preparing data and model…")
         self.model_status.setText("")
-        run = TrainingRun(config, self.trainer, self.batch_interval_s, parent=self)
+        self.fine_tune_report.setVisible(False)
+        self._run_kind = "Fine-tuning" if method == "fine_tune" else "Training"
+        run = TrainingRun(config, self.trainer, self.batch_interval_s, parent=self, method=method,
+                          arguments=arguments)
         run.batchEnded.connect(self._on_batch)
         run.epochEnded.connect(self._on_epoch)
         run.finished.connect(self._on_finished)
@@ -284,6 +319,34 @@ class TrainTab(QWidget):
             _abandoned.append(run)
         self._forget_run(delete=ended)
         self.status_label.setText("Training stopped")
+
+    def set_active_predictor(self, predictor: Any) -> None:
+        """The model the Draw tab reads with; "Fine-tune on my samples" starts from it."""
+        self._active_predictor = predictor
+
+    def active_predictor(self) -> Any:
+        return self._active_predictor
+
+    def start_fine_tune(self) -> bool:
+        """Fine-tune the Draw tab's model on MNIST plus the user's samples, in the worker thread.
+
+        Settings: see :func:`digitpad.ui.fine_tune.fine_tune_settings`. With no samples the
+        trainer's DataError ("no personal samples yet…") appears in the error line.
+        """
+        if self._run is not None:
+            return False
+        if self._active_predictor is None:
+            self._show_error("No model is loaded yet: wait for the Draw tab's model, then fine-tune it")
+            return False
+        from digitpad.personal import SampleStore
+
+        return self.start_training(fine_tune_settings(self.config()), method="fine_tune",
+                                   arguments={"base": self._active_predictor, "store": SampleStore()})
+
+    def _show_fine_tune_report(self, outcome: Any) -> None:
+        report = getattr(outcome, "fine_tune", None)
+        self.fine_tune_report.setText("" if report is None else report_text(report))
+        self.fine_tune_report.setVisible(report is not None)
 
     def set_active_model_info(self, info: Any) -> None:
         """Show which model the Draw tab reads with (a ModelInfo, a string, or None to hide it).
@@ -354,7 +417,7 @@ class TrainTab(QWidget):
         self.outcomeReady.emit(outcome)
 
     def _on_failed(self, message: str) -> None:
-        self._show_error(f"Training failed: {message}")
+        self._show_error(f"{self._run_kind} failed: {message}")
         self.progress.setFormat("failed")
 
     def _on_cancelled(self) -> None:
@@ -377,6 +440,7 @@ class TrainTab(QWidget):
         self.settings_box.setEnabled(not running)
         self.start_button.setEnabled(not running)
         self.stop_button.setEnabled(running)
+        self.fine_tune_button.setEnabled(not running)
         self.use_button.setEnabled(not running and self._outcome is not None)
         self.save_button.setEnabled(not running and self._outcome is not None)
         if running:
@@ -406,6 +470,17 @@ class TrainTab(QWidget):
     def _show_error(self, message: str) -> None:
         self.error_label.setText(message)
         self.error_label.setVisible(bool(message))
+
+    def _apply_palette(self) -> None:
+        """Errors in a red that keeps its contrast in the light and the dark theme."""
+        palette = self.error_label.palette()
+        palette.setColor(QPalette.ColorRole.WindowText, error_color())
+        self.error_label.setPalette(palette)
+
+    def changeEvent(self, event: QEvent) -> None:
+        if is_palette_change(event) and hasattr(self, "error_label"):
+            self._apply_palette()
+        super().changeEvent(event)
 
     # --- trained model ------------------------------------------------------------
     def _use_model(self) -> None:

@@ -7,25 +7,40 @@ step / steps``), so the batch curve ends exactly at each epoch's point.
 from __future__ import annotations
 
 import math
+from typing import Callable, Union
 
 from PySide6.QtCharts import QChart, QChartView, QLineSeries, QValueAxis
-from PySide6.QtCore import QPointF, Qt
-from PySide6.QtGui import QColor, QPainter, QPen
+from PySide6.QtCore import QEvent, QPointF, Qt
+from PySide6.QtGui import QColor, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
 from digitpad.ml.training import BatchEnd, EpochEnd
+from digitpad.ui.theme import current_palette, is_palette_change, series_colors, style_chart
 
 SMOOTHING = 0.9  # weight of the past per batch in the moving average
 
 TRAIN_LOSS = "train loss"
 VAL_LOSS = "val loss"
-BATCH_LOSS = "batch loss (smoothed)"
+BATCH_LOSS = "batch loss"  # smoothed (see LossSmoother); short, so the legend is not cut at 260 px
 TRAIN_ACCURACY = "train accuracy"
 VAL_ACCURACY = "val accuracy"
 
-TRAIN_COLOR = QColor("#1f77b4")
-VAL_COLOR = QColor("#ff7f0e")
-BATCH_COLOR = QColor(31, 119, 180, 110)
+ColorSource = Union[QColor, Qt.GlobalColor, Callable[[QPalette], QColor]]  # fixed, or from the palette
+
+
+def train_color(palette: QPalette) -> QColor:
+    return series_colors(palette)[0]
+
+
+def val_color(palette: QPalette) -> QColor:
+    return series_colors(palette)[1]
+
+
+def batch_color(palette: QPalette) -> QColor:
+    """The training colour, translucent: the noisy batch curve stays behind the epoch points."""
+    color = train_color(palette)
+    color.setAlpha(110)
+    return color
 
 
 class LossSmoother:
@@ -73,6 +88,7 @@ class MetricChart(QChartView):
         super().__init__(parent)
         self._y_floor, self._y_ceiling = y_floor, y_ceiling
         self._series: dict[str, QLineSeries] = {}
+        self._colors: dict[str, ColorSource] = {}
         self._points: dict[str, list[tuple[float, float]]] = {}
         self._low = math.inf
         self._high = -math.inf
@@ -89,15 +105,40 @@ class MetricChart(QChartView):
         chart.addAxis(self.x_axis, Qt.AlignmentFlag.AlignBottom)
         chart.addAxis(self.y_axis, Qt.AlignmentFlag.AlignLeft)
         self.setChart(chart)
+        self.setAccessibleName(f"{title} chart")
+        self.setToolTip(f"{title} per epoch while training; the legend names the curves")
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # nothing to operate; the epoch table has the numbers
         self.setRenderHint(QPainter.RenderHint.Antialiasing)
         self.setMinimumSize(260, 200)
         self.set_epochs(1)
         self._rescale_y()
+        self.apply_palette()
 
-    def add_series(self, name: str, color: QColor, *, width: float = 2.0, markers: bool = False) -> QLineSeries:
+    def apply_palette(self) -> None:
+        """Chart and series colours from the application palette (light or dark)."""
+        palette = current_palette()
+        style_chart(self.chart(), palette)
+        for name, series in self._series.items():
+            pen = series.pen()
+            pen.setColor(self._color(name, palette))
+            series.setPen(pen)
+
+    def _color(self, name: str, palette: QPalette) -> QColor:
+        source = self._colors[name]
+        return source(palette) if callable(source) else QColor(source)
+
+    def changeEvent(self, event: QEvent) -> None:
+        if is_palette_change(event):
+            self.apply_palette()
+        super().changeEvent(event)
+
+    def add_series(self, name: str, color: ColorSource, *, width: float = 2.0,
+                   markers: bool = False) -> QLineSeries:
+        """Add a line; ``color`` is fixed or a function of the palette (re-applied on theme change)."""
+        self._colors[name] = color
         series = QLineSeries()
         series.setName(name)
-        series.setPen(QPen(color, width))
+        series.setPen(QPen(self._color(name, current_palette()), width))
         series.setPointsVisible(markers)
         self.chart().addSeries(series)
         series.attachAxis(self.x_axis)
@@ -165,13 +206,14 @@ class TrainingCharts(QWidget):
         super().__init__(parent)
         self.loss = MetricChart("Loss", "loss", y_floor=0.0)
         self.loss.setObjectName("lossChart")
-        self.loss.add_series(BATCH_LOSS, BATCH_COLOR, width=1.5)
-        self.loss.add_series(TRAIN_LOSS, TRAIN_COLOR, markers=True)
-        self.loss.add_series(VAL_LOSS, VAL_COLOR, markers=True)
+        self.loss.setToolTip("Loss per epoch while training; the faint line is the batch loss, smoothed")
+        self.loss.add_series(BATCH_LOSS, batch_color, width=1.5)
+        self.loss.add_series(TRAIN_LOSS, train_color, markers=True)
+        self.loss.add_series(VAL_LOSS, val_color, markers=True)
         self.accuracy = MetricChart("Accuracy", "accuracy", y_ceiling=1.0)
         self.accuracy.setObjectName("accuracyChart")
-        self.accuracy.add_series(TRAIN_ACCURACY, TRAIN_COLOR, markers=True)
-        self.accuracy.add_series(VAL_ACCURACY, VAL_COLOR, markers=True)
+        self.accuracy.add_series(TRAIN_ACCURACY, train_color, markers=True)
+        self.accuracy.add_series(VAL_ACCURACY, val_color, markers=True)
         self.smoother = LossSmoother()
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)

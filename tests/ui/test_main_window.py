@@ -37,7 +37,7 @@ def test_window_structure_with_an_injected_predictor(window: MainWindow, fake_pr
     assert window.predictor() is fake_predictor
     assert window.status_text() == fake_predictor.info.describe()
     menus = [a.text().replace("&", "") for a in window.menuBar().actions()]
-    assert menus == ["File", "Edit", "Model"]
+    assert menus == ["File", "Edit", "Model", "Help"]
     a = window.menu_actions
     assert a.open_image.shortcut().toString() == "Ctrl+O" and a.save_png.shortcut().toString() == "Ctrl+S"
     assert a.paste.shortcut().toString() == "Ctrl+V" and a.quit.shortcut().toString() == "Ctrl+Q"

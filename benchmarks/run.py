@@ -1,0 +1,50 @@
+"""Run every benchmark and print one table: ``python benchmarks/run.py`` (or ``python -m benchmarks``)."""
+
+from __future__ import annotations
+
+import platform
+import resource
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks import bench_predict, bench_startup, bench_train  # noqa: E402
+
+
+def machine() -> str:
+    cpu = "unknown CPU"
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    import os
+
+    return f"{cpu}, {os.cpu_count()} cores, Python {platform.python_version()}, {platform.system()}"
+
+
+def main() -> None:
+    print(f"machine: {machine()}\n")
+    train_rows = bench_train.main(epochs=2)
+    print()
+    predict = bench_predict.main()
+    print()
+    startup = bench_startup.main(runs=5)
+    peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"\npeak RSS of this benchmark process: {peak_mib:.0f} MiB")
+    print("\n| measure | value |\n| --- | --- |")
+    for row in train_rows:
+        print(f"| train {row['mode']} | {row['images_per_s']:.0f} img/s ({row['speedup']:.2f}x), "
+              f"test acc {row['test_accuracy'] * 100:.2f} % |")
+    for key, value in predict.items():
+        print(f"| predict {key} | {value} |")
+    for key, value in startup.items():
+        print(f"| start-up {key} | {value:.2f} s |")
+    print(f"| peak RSS | {peak_mib:.0f} MiB |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,166 @@
+"""Light and dark themes: readable labels and charts, paper canvas, the icon."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+from PySide6.QtCharts import QChart
+from PySide6.QtCore import QSettings
+from PySide6.QtGui import QColor, QImage, QPalette
+from PySide6.QtWidgets import QApplication, QWidget
+
+from digitpad.ml.inference import from_probabilities
+from digitpad.ui.images import qimage_to_gray
+from digitpad.ui.main_window import MainWindow
+from digitpad.ui.theme import (app_icon, blend, contrast_ratio, dark_palette, is_dark, relative_luminance,
+                               use_scheme)
+from tests.ui.conftest import FakePredictor
+
+AA = 4.5  # WCAG AA contrast for text
+
+
+@pytest.fixture
+def restore_look(qapp: QApplication) -> Iterator[None]:
+    """Put the application's style and palette back after a test switched them."""
+    style, palette = qapp.style().name(), QPalette(qapp.palette())
+    yield
+    qapp.setStyle(style)
+    qapp.setPalette(palette)
+    hints = qapp.styleHints()
+    if hasattr(hints, "unsetColorScheme"):
+        hints.unsetColorScheme()
+    qapp.processEvents()
+
+
+@pytest.fixture
+def window(show, fake_predictor: FakePredictor, settings: QSettings, restore_look: None) -> MainWindow:
+    return show(MainWindow(predictor=fake_predictor, settings=settings))
+
+
+def _charts(window: MainWindow) -> dict[str, QChart]:
+    return {name: window.findChild(QWidget, name).chart()
+            for name in ("probabilityChart", "lossChart", "accuracyChart")}
+
+
+def _show_reading(window: MainWindow) -> None:
+    probabilities = np.full(10, 0.02, np.float32)
+    probabilities[3] = 0.82
+    window.draw_tab.show_prediction(from_probabilities(probabilities, np.zeros((28, 28), np.float32)))
+
+
+def _label_contrast(label: QWidget) -> float:
+    """Contrast of the label's text colour on the colour it is painted over."""
+    palette = label.palette()
+    return contrast_ratio(palette.color(label.foregroundRole()), palette.color(label.backgroundRole()))
+
+
+def _rendered_contrast(widget: QWidget) -> float:
+    """On screen: contrast between the most common colour (background) and the strongest other one."""
+    image = widget.grab().toImage().convertToFormat(QImage.Format.Format_RGB32)
+    pixels = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.bytesPerLine() // 4, 4)
+    rgb = pixels[:, :image.width(), 2::-1].reshape(-1, 3)
+    colours, counts = np.unique(rgb, axis=0, return_counts=True)
+    background = QColor(*map(int, colours[np.argmax(counts)]))
+    return max(contrast_ratio(QColor(*map(int, c)), background) for c in colours)
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_result_labels_read_well(qapp, window: MainWindow, scheme: str) -> None:
+    use_scheme(qapp, scheme)
+    assert is_dark(qapp.palette()) == (scheme == "dark")
+    _show_reading(window)
+    for label in (window.draw_tab.predictionLabel, window.draw_tab.confidenceLabel):
+        assert _label_contrast(label) >= AA, label.objectName()
+        assert _rendered_contrast(label) >= AA, label.objectName()
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_chart_text_contrasts_with_the_chart_background(qapp, window: MainWindow, scheme: str) -> None:
+    use_scheme(qapp, scheme)
+    for name, chart in _charts(window).items():
+        background = chart.backgroundBrush().color()
+        assert is_dark() == (relative_luminance(background) < 0.2), f"{name} did not follow the palette"
+        texts = [chart.titleBrush().color(), chart.legend().labelColor()]
+        for axis in chart.axes():
+            texts += [axis.labelsBrush().color(), axis.titleBrush().color()]
+        for colour in texts:
+            assert contrast_ratio(colour, background) >= AA, f"{name}: {colour.name()} on {background.name()}"
+
+
+def _pixels_of(widget: QWidget, colour: QColor) -> int:
+    image = widget.grab().toImage().convertToFormat(QImage.Format.Format_RGB32)
+    pixels = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.bytesPerLine() // 4, 4)
+    bgr = np.array([colour.blue(), colour.green(), colour.red()], np.uint8)
+    return int(np.count_nonzero((pixels[:, :image.width(), :3] == bgr).all(axis=2)))
+
+
+def test_charts_restyle_when_the_palette_changes(qapp, window: MainWindow) -> None:
+    """Switching light -> dark at run time re-styles charts built in the light theme."""
+    use_scheme(qapp, "light")
+    _show_reading(window)
+    bars = window.draw_tab.probabilityChart
+    light_top = qapp.palette().color(QPalette.ColorRole.Highlight)
+    assert _pixels_of(bars, light_top) > 100  # the top bar, in the highlight colour
+    before = {name: chart.backgroundBrush().color() for name, chart in _charts(window).items()}
+    assert all(relative_luminance(colour) > 0.5 for colour in before.values())
+    use_scheme(qapp, "dark")
+    for name, chart in _charts(window).items():
+        assert relative_luminance(chart.backgroundBrush().color()) < 0.2, name
+        assert chart.axes()[0].labelsBrush().color() == qapp.palette().color(QPalette.ColorRole.WindowText)
+    dark_top = qapp.palette().color(QPalette.ColorRole.Highlight)
+    assert dark_top != light_top
+    assert _pixels_of(bars, dark_top) > 100 and _pixels_of(bars, light_top) == 0  # the bar was repainted
+    lines = window.train_tab.charts.loss.series("train loss").pen().color()
+    assert contrast_ratio(lines, qapp.palette().color(QPalette.ColorRole.Base)) >= 3.0  # graphics: 3:1
+    use_scheme(qapp, "light")
+    assert relative_luminance(_charts(window)["lossChart"].backgroundBrush().color()) > 0.5
+
+
+@pytest.mark.parametrize("scheme", ["light", "dark"])
+def test_error_text_and_confusion_counts_read_well(qapp, window: MainWindow, scheme: str) -> None:
+    use_scheme(qapp, scheme)
+    error = window.train_tab.error_label
+    assert _label_contrast(error) >= AA
+    matrix = window.train_tab.evaluation.matrix
+    confusion = np.diag(np.full(10, 980)) + np.eye(10, k=1, dtype=np.int64) * 25 + np.eye(10, k=-1, dtype=np.int64)
+    matrix.set_confusion(confusion)
+    base = qapp.palette().color(QPalette.ColorRole.Base)
+    shaded = 0
+    for row in range(10):
+        for column in range(10):
+            item = matrix.item(row, column)
+            if item.background().style() == item.background().style().NoBrush:
+                continue
+            shaded += 1
+            ground = blend(item.background().color(), base)
+            assert contrast_ratio(item.foreground().color(), ground) >= AA, (row, column, scheme)
+    assert shaded == 10 + 9 + 9  # the diagonal and the two neighbouring diagonals
+
+
+def test_canvas_stays_paper_in_the_dark(qapp, window: MainWindow) -> None:
+    use_scheme(qapp, "dark")
+    canvas = window.draw_tab.canvas
+    canvas.set_hint_enabled(False)
+    assert int(qimage_to_gray(canvas.grab().toImage()).min()) == 255  # white paper on screen
+    assert int(canvas.to_array().min()) == 255
+
+
+def test_dark_palette_is_dark_and_readable() -> None:
+    palette = dark_palette()
+    assert is_dark(palette)
+    for text, ground in ((QPalette.ColorRole.WindowText, QPalette.ColorRole.Window),
+                         (QPalette.ColorRole.Text, QPalette.ColorRole.Base),
+                         (QPalette.ColorRole.ButtonText, QPalette.ColorRole.Button),
+                         (QPalette.ColorRole.HighlightedText, QPalette.ColorRole.Highlight)):
+        assert contrast_ratio(palette.color(text), palette.color(ground)) >= AA, text
+
+
+def test_window_uses_the_svg_icon(window: MainWindow) -> None:
+    icon = window.windowIcon()
+    assert not icon.isNull() and not app_icon().isNull()
+    image = icon.pixmap(64, 64).toImage()
+    assert image.width() == 64
+    opaque = sum(image.pixelColor(x, y).alpha() > 200 for x in range(0, 64, 4) for y in range(0, 64, 4))
+    assert opaque > 20  # the SVG was rendered, not an empty placeholder
