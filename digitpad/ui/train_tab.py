@@ -181,6 +181,8 @@ class TrainTab(QWidget):
         self.epoch_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.epoch_table.verticalHeader().setVisible(False)
         self.epoch_table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        rows = self.epoch_table.verticalHeader().defaultSectionSize()
+        self.epoch_table.setMinimumHeight(self.epoch_table.horizontalHeader().sizeHint().height() + 4 * rows)
         live = QSplitter(Qt.Orientation.Vertical)
         live.addWidget(self.charts)
         live.addWidget(self.epoch_table)

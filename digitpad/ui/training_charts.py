@@ -197,6 +197,7 @@ class MetricChart(QChartView):
             if self._y_ceiling is None:
                 high = max(high, low + 0.02)
         self.y_axis.setRange(low, high)
+        self.y_axis.applyNiceNumbers()  # round ticks (0.7, 0.8, ...) read better than 0.871
 
 
 class TrainingCharts(QWidget):
