@@ -19,3 +19,7 @@ class ConfigError(DigitpadError):
 
 class ImageError(DigitpadError, ValueError):
     """An image cannot be read or converted."""
+
+
+class TrainingAborted(DigitpadError):
+    """Training was abandoned (the app is closing): no evaluation, no result."""

@@ -130,3 +130,24 @@ def test_confusion_and_scores() -> None:
     assert list(result.cell(1, 2)) == [2]
     assert np.array_equal(confusion_matrix(labels, labels), np.diag([1, 2, 1, 0, 0, 0, 0, 0, 0, 0]))
     assert "true\\pred" in format_confusion(result.confusion)
+
+
+@pytest.mark.slow
+def test_abort_leaves_at_once_without_validation_or_evaluation(mnist) -> None:
+    from digitpad.errors import TrainingAborted
+    from digitpad.ml.session import KerasTrainer
+    from digitpad.ml.training import StopFlag
+
+    flag = StopFlag()
+    batches: list[BatchEnd] = []
+    epochs: list[EpochEnd] = []
+
+    def on_batch(end: BatchEnd) -> None:
+        batches.append(end)
+        if len(batches) == 2:
+            flag.abort()
+
+    with pytest.raises(TrainingAborted):
+        KerasTrainer().run(TrainConfig(epochs=2, limit=1280, validation=500), on_batch=on_batch,
+                           on_epoch=epochs.append, stop=flag)
+    assert len(batches) == 2 and epochs == []  # no epoch end: the validation pass was skipped

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from digitpad.errors import DataError
+from digitpad.errors import DataError, TrainingAborted
 from digitpad.ml.evaluation import Evaluation
 from digitpad.ml.training import BatchHook, EpochHook, TrainConfig, TrainResult
 
@@ -77,6 +77,8 @@ class KerasTrainer:
         data = load_mnist(config.data)
         result = training.train(config, on_batch=on_batch, on_epoch=on_epoch, stop=stop,
                                 data=data, initial_model=initial_model, extra=extra)
+        if getattr(stop, "aborted", False):
+            raise TrainingAborted("training aborted")
         predictor = Predictor(result.model, ModelInfo(path="", name=self.name))
         evaluation = evaluate(predictor, data.x_test, data.y_test)
         metadata = build_metadata(result, evaluation, name=self.name)

@@ -12,7 +12,9 @@ from typing import Any, Callable
 
 import numpy as np
 
-from digitpad.errors import ConfigError
+import threading
+
+from digitpad.errors import ConfigError, TrainingAborted
 from digitpad.ml.data import DEFAULT_VALIDATION, Mnist, load_mnist, split, to_model_input
 
 
@@ -102,6 +104,26 @@ class TrainResult:
         return len(self.history)
 
 
+class StopFlag:
+    """A stop request: ``set()`` ends training after the current batch (then the
+    run is evaluated as usual); ``abort()`` also skips everything after it, for
+    an app that is closing. Quacks like ``threading.Event``."""
+
+    def __init__(self) -> None:
+        self._event = threading.Event()
+        self.aborted = False
+
+    def set(self) -> None:
+        self._event.set()
+
+    def abort(self) -> None:
+        self.aborted = True
+        self._event.set()
+
+    def is_set(self) -> bool:
+        return self._event.is_set()
+
+
 BatchHook = Callable[[BatchEnd], None]
 EpochHook = Callable[[EpochEnd], None]
 StopRequest = Callable[[], bool]
@@ -188,7 +210,8 @@ def train(
 
     result = TrainResult(model=None, config=config, policy=policy,
                          data_sha256=data.sha256, train_images=n)
-    callback = _hook_callback(config.epochs, steps, n, on_batch, on_epoch, should_stop, result)
+    callback = _hook_callback(config.epochs, steps, n, on_batch, on_epoch, should_stop, result,
+                              lambda: bool(getattr(stop, "aborted", False)))
     net.fit(train_ds, epochs=config.epochs, validation_data=val_ds, verbose=0, callbacks=[callback],
             shuffle=False)
     result.model = cnn.inference_copy(net)
@@ -251,8 +274,10 @@ def _hook_callback(*args: Any) -> Any:
 
 class _HookMixin:
     def __init__(self, epochs: int, steps: int, n: int, on_batch: BatchHook | None,
-                 on_epoch: EpochHook | None, should_stop: StopRequest, result: TrainResult) -> None:
+                 on_epoch: EpochHook | None, should_stop: StopRequest, result: TrainResult,
+                 aborted: StopRequest) -> None:
         super().__init__()
+        self.aborted = aborted
         self.epochs, self.steps, self.n = epochs, steps, n
         self.on_batch, self.on_epoch, self.should_stop = on_batch, on_epoch, should_stop
         self.result = result
@@ -280,6 +305,8 @@ class _HookMixin:
                                    float(logs.get("loss", float("nan"))),
                                    float(logs.get("accuracy", float("nan")))))
         if self.should_stop():
+            if self.aborted():
+                raise TrainingAborted("training aborted")  # leaves fit at once: no validation pass
             self.model.stop_training = True
             self.result.stopped = True
 

@@ -16,8 +16,16 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:  # pragma: no cover
     from PySide6.QtWidgets import QApplication
 
-XCB_LIBRARIES = {"xcb-cursor": "libxcb-cursor0", "xcb-icccm": "libxcb-icccm4", "xcb-keysyms": "libxcb-keysyms1"}
-XCB_FIX = "sudo apt-get install libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1"
+# What Qt's xcb plugin (libqxcb + libQt6XcbQpa) links beyond libxcb itself, with the Debian/Ubuntu
+# package of each. Minimal systems usually lack the first three.
+XCB_LIBRARIES = {
+    "xcb-cursor": "libxcb-cursor0", "xcb-icccm": "libxcb-icccm4", "xcb-keysyms": "libxcb-keysyms1",
+    "xcb-image": "libxcb-image0", "xcb-randr": "libxcb-randr0", "xcb-render-util": "libxcb-render-util0",
+    "xcb-shape": "libxcb-shape0", "xcb-xkb": "libxcb-xkb1", "xkbcommon-x11": "libxkbcommon-x11-0",
+    "xcb-xfixes": "libxcb-xfixes0", "xcb-sync": "libxcb-sync1", "xcb-util": "libxcb-util1",
+    "X11-xcb": "libx11-xcb1",
+}
+XCB_FIX = "sudo apt-get install libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1"  # the usual case, as in README
 
 
 def _platforms() -> list[str]:
@@ -49,7 +57,8 @@ def display_problem() -> str | None:
     if missing:
         names = missing[0] if len(missing) == 1 else ", ".join(missing[:-1]) + " and " + missing[-1]
         return (f"digitpad: Qt's X11 (xcb) platform needs {names}, which "
-                f"{'is' if len(missing) == 1 else 'are'} not installed; fix: {XCB_FIX}")
+                f"{'is' if len(missing) == 1 else 'are'} not installed; fix: sudo apt-get install "
+                + " ".join(missing))
     return None
 
 
@@ -78,6 +87,8 @@ def main(argv: list[str] | None = None) -> int:
     window.show()
     # Ctrl+C in the terminal closes the window cleanly; the timer lets Python see the signal.
     signal.signal(signal.SIGINT, lambda *_: window.close())
+    # SIGTERM (logout, kill): no questions; stop training and threads, then leave.
+    signal.signal(signal.SIGTERM, lambda *_: (window.shutdown(), app.quit()))
     wakeup = QTimer()
     wakeup.start(250)
     wakeup.timeout.connect(lambda: None)

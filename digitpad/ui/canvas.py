@@ -400,6 +400,9 @@ class DrawingCanvas(QWidget):
         if self._keyboard_focus:  # show where the keyboard is after Tab; a click draws no frame
             painter.setPen(QPen(self.palette().color(QPalette.ColorRole.Highlight), 2))
             painter.drawRect(QRectF(self.rect()).adjusted(1, 1, -1, -1))
+        else:  # a hairline edge so white paper stands out on a light window
+            painter.setPen(QPen(self.palette().color(QPalette.ColorRole.Mid), 1))
+            painter.drawRect(QRectF(self.rect()).adjusted(0.5, 0.5, -0.5, -0.5))
         painter.end()
 
     def focusInEvent(self, event: QFocusEvent) -> None:

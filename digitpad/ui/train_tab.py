@@ -312,7 +312,7 @@ class TrainTab(QWidget):
         run = self._run
         if run is None:
             return
-        run.stop()
+        run.abort()  # no evaluation: the user is leaving
         ended = run.wait(timeout_ms)
         run.discard()  # signals still queued for it are dropped
         if not ended:

@@ -170,10 +170,12 @@ class MetricChart(QChartView):
         return True
 
     def set_epochs(self, epochs: int) -> None:
-        """Show epochs 0..``epochs`` on the x axis, with at most about ten ticks."""
+        """Show epochs 0..``epochs`` on the x axis, with at most about six round ticks."""
         epochs = max(1, int(epochs))
         self.x_axis.setRange(0.0, float(epochs))
-        self.x_axis.setTickInterval(float(max(1, math.ceil(epochs / 10))))
+        steps = (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000)
+        step = next((s for s in steps if s * 5 >= epochs), math.ceil(epochs / 5))
+        self.x_axis.setTickInterval(float(step))
 
     def y_range(self) -> tuple[float, float]:
         return self.y_axis.min(), self.y_axis.max()

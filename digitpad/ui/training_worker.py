@@ -15,14 +15,13 @@ the worker thread, and only when no trainer was given.
 from __future__ import annotations
 
 import logging
-import threading
 import time
 from typing import Any, Callable
 
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
-from digitpad.errors import DigitpadError
-from digitpad.ml.training import BatchEnd, EpochEnd, TrainConfig
+from digitpad.errors import DigitpadError, TrainingAborted
+from digitpad.ml.training import BatchEnd, EpochEnd, StopFlag, TrainConfig
 
 log = logging.getLogger(__name__)
 
@@ -91,16 +90,20 @@ class TrainingWorker(QObject):
         self.trainer = trainer
         self.method = method
         self.arguments = dict(arguments or {})
-        self._stop = threading.Event()
+        self._stop = StopFlag()
         self._throttle = BatchThrottle(batch_interval)
 
     @property
-    def stop_event(self) -> threading.Event:
+    def stop_event(self) -> StopFlag:
         return self._stop
 
     def stop(self) -> None:
         """Ask the training to end after the current batch (callable from any thread)."""
         self._stop.set()
+
+    def abort(self) -> None:
+        """Stop after the current batch and skip evaluation: the app is closing."""
+        self._stop.abort()
 
     def stop_requested(self) -> bool:
         return self._stop.is_set()
@@ -125,6 +128,8 @@ class TrainingWorker(QObject):
             call = getattr(self.trainer, self.method)
             outcome = call(self.config, on_batch=self._on_batch, on_epoch=self._on_epoch, stop=self._stop,
                            **self.arguments)
+        except TrainingAborted:
+            self.cancelled.emit()
         except Exception as exc:  # noqa: BLE001 - the GUI must survive any training failure
             if not isinstance(exc, (DigitpadError, MemoryError)):
                 log.exception("training failed")
@@ -178,6 +183,10 @@ class TrainingRun(QObject):
     def stop(self) -> None:
         """Ask the worker to stop within one batch; returns at once."""
         self.worker.stop()
+
+    def abort(self) -> None:
+        """Stop within one batch and skip evaluation (the window is closing); returns at once."""
+        self.worker.abort()
 
     def stop_requested(self) -> bool:
         return self.worker.stop_requested()

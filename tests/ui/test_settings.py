@@ -104,8 +104,8 @@ def _on_screen(widget) -> np.ndarray:
 
 
 def _hint_pixels(canvas) -> int:
-    """Pixels that are neither paper nor ink: the grey hint text."""
-    shown = _on_screen(canvas)
+    """Pixels that are neither paper nor ink: the grey hint text (the hairline edge excluded)."""
+    shown = _on_screen(canvas)[3:-3, 3:-3]
     return int(np.count_nonzero((shown > 60) & (shown < 200)))
 
 

@@ -224,3 +224,25 @@ def test_ui_modules_do_not_import_tensorflow() -> None:
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_abort_is_reported_as_cancelled_not_failed(qtbot) -> None:
+    """Closing the app aborts mid-run: the trainer gives up (TrainingAborted) and the run ends quietly."""
+    from digitpad.errors import TrainingAborted
+    from digitpad.ml.training import TrainConfig
+    from digitpad.ui.training_worker import TrainingWorker
+
+    class GivesUp:
+        def run(self, config, on_batch=None, on_epoch=None, stop=None):
+            worker.abort()  # the window closes while this batch runs
+            assert stop.aborted and stop.is_set()
+            raise TrainingAborted("training aborted")
+
+    worker = TrainingWorker(TrainConfig(), GivesUp())
+    failed: list[str] = []
+    finished: list[object] = []
+    worker.failed.connect(failed.append)
+    worker.finished.connect(finished.append)
+    with qtbot.waitSignals([worker.started, worker.cancelled, worker.ended], order="strict", timeout=2000):
+        worker.run()
+    assert failed == [] and finished == []
