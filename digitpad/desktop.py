@@ -7,6 +7,7 @@ import shutil
 import sys
 from pathlib import Path
 
+from digitpad.fileio import write_atomic
 from digitpad.resources import DESKTOP_FILE, ICON_FILE, resource
 
 
@@ -45,9 +46,7 @@ def desktop_entry() -> str:
 
 def _write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp")
-    tmp.write_bytes(data)
-    os.replace(tmp, path)
+    write_atomic(path, data)
 
 
 def install_desktop() -> str:

@@ -9,7 +9,6 @@ the sample being written. Nothing here runs without a user's action.
 from __future__ import annotations
 
 import json
-import os
 import re
 import uuid
 from dataclasses import dataclass
@@ -20,6 +19,7 @@ import numpy as np
 from PIL import Image
 
 from digitpad.errors import DataError
+from digitpad.fileio import write_atomic
 from digitpad.paths import user_data_dir
 
 _ID = re.compile(r"^[0-9]{8}T[0-9]{12}-[0-9a-f]{8}$")
@@ -48,22 +48,6 @@ class Sample:
         """The normalised image, uint8 (28, 28), white ink on black."""
         with Image.open(self.image_path) as img:
             return np.asarray(img.convert("L"), dtype=np.uint8)
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    tmp = path.with_name(f".{path.name}.tmp")
-    try:
-        with open(tmp, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:  # a full disk or a failed rename leaves no half-written file behind
-        try:
-            tmp.unlink(missing_ok=True)
-        except OSError:
-            pass  # e.g. the folder itself is gone or is a file: there is no temp file either
-        raise
 
 
 def _discard(root: Path, sample_id: str) -> None:
@@ -102,12 +86,12 @@ class SampleStore:
         sample_id = f"{now:%Y%m%dT%H%M%S%f}-{uuid.uuid4().hex[:8]}"
         try:
             self.root.mkdir(parents=True, exist_ok=True)  # also after the folder was deleted
-            _write_atomic(self.root / f"{sample_id}.png", _png_bytes(Image.fromarray(pixels, "L")))
+            write_atomic(self.root / f"{sample_id}.png", _png_bytes(Image.fromarray(pixels, "L")))
             if canvas is not None:
                 raw = canvas if isinstance(canvas, Image.Image) else Image.fromarray(np.asarray(canvas))
-                _write_atomic(self.root / f"{sample_id}-canvas.png", _png_bytes(raw))
+                write_atomic(self.root / f"{sample_id}-canvas.png", _png_bytes(raw))
             meta = {"label": int(label), "date": now.isoformat(timespec="seconds")}
-            _write_atomic(self.root / f"{sample_id}.json", json.dumps(meta).encode())
+            write_atomic(self.root / f"{sample_id}.json", json.dumps(meta).encode())
         except OSError as exc:
             _discard(self.root, sample_id)  # the JSON was never committed: leave no orphaned pictures
             raise DataError(f"could not save the sample in {self.root}: {exc.strerror or exc}") from None
@@ -166,7 +150,7 @@ class SampleStore:
         buffer = BytesIO()
         np.savez_compressed(buffer, x_train=x, y_train=y)
         try:
-            _write_atomic(Path(path), buffer.getvalue())
+            write_atomic(Path(path), buffer.getvalue())
         except OSError as exc:
             raise DataError(f"could not write {path}: {exc.strerror or exc}") from None
         return len(y)

@@ -8,7 +8,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 from digitpad import __version__
@@ -74,7 +73,6 @@ def test_train_then_evaluate_in_a_subprocess(tmp_path: Path) -> None:
 @pytest.mark.slow
 def test_ctrl_c_stops_and_still_saves(tmp_path: Path) -> None:
     import signal
-    import time
 
     out = tmp_path / "m.keras"
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen"}

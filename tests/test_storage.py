@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from digitpad.errors import ModelError
-from digitpad.ml.inference import Predictor, load_predictor
+from digitpad.ml.inference import load_predictor
 from digitpad.ml.model import build_model
 from digitpad.ml.storage import load_model, metadata_path, save_model, write_atomic
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 import zipfile
 from datetime import datetime, timezone
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Any
 
 from digitpad import __version__
 from digitpad.errors import ModelError
+from digitpad.fileio import temp_beside, write_atomic
 from digitpad.ml.inference import ModelInfo
 from digitpad.resources import bundled_model
 
@@ -49,28 +49,6 @@ def build_metadata(result: Any, evaluation: Any = None, name: str | None = None)
     }
 
 
-def _temp_beside(path: Path, suffix: str) -> Path:
-    fd, name = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".tmp" + suffix, dir=path.parent)
-    os.close(fd)
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(name, 0o666 & ~umask)  # mkstemp makes 0600; a saved model is an ordinary file
-    return Path(name)
-
-
-def write_atomic(path: Path, data: bytes) -> None:
-    """Write bytes to ``path`` so that readers see the old file or the new one, never half."""
-    tmp = _temp_beside(path, path.suffix)
-    try:
-        with open(tmp, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def save_model(model: Any, path: str | Path, metadata: dict[str, Any] | None = None) -> Path:
     """Save a float32 copy of ``model`` (no optimizer) and its metadata, atomically."""
     from digitpad.ml.model import inference_copy
@@ -80,7 +58,7 @@ def save_model(model: Any, path: str | Path, metadata: dict[str, Any] | None = N
         raise ModelError(f"{path}: model files must end in .keras")
     if not path.parent.is_dir():
         raise ModelError(f"{path.parent}: folder does not exist")
-    tmp = _temp_beside(path, ".keras")
+    tmp = temp_beside(path, ".keras")
     try:
         inference_copy(model).save(tmp, overwrite=True)
         if metadata is not None:

@@ -22,6 +22,7 @@ from PIL import Image
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QPushButton
 
+import digitpad.fileio
 import digitpad.personal
 from digitpad.personal import SampleStore, samples_dir
 from digitpad.ui.main_window import MODEL_KEY, MainWindow
@@ -255,14 +256,14 @@ def test_a_write_failing_half_way_leaves_no_partial_sample(qtbot: Any, window: M
             raise OSError(errno.ENOSPC, "No space left on device")
         real_replace(src, dst)
 
-    monkeypatch.setattr(digitpad.personal.os, "replace", replace)
+    monkeypatch.setattr(digitpad.fileio.os, "replace", replace)
     draw(qtbot, window.draw_tab.canvas, STROKE)
     qtbot.mouseClick(correct(window, 2), LEFT)
     qtbot.waitUntil(lambda: bool(warnings_shown), timeout=3000)
     assert "No space left on device" in warnings_shown[0]
     assert files_under(samples_dir()) == []  # no temp file, no orphaned picture
     assert not window.draw_tab.canvas.is_empty()
-    monkeypatch.setattr(digitpad.personal.os, "replace", real_replace)
+    monkeypatch.setattr(digitpad.fileio.os, "replace", real_replace)
     qtbot.mouseClick(correct(window, 2), LEFT)
     qtbot.waitUntil(lambda: len(SampleStore().samples()) == 1, timeout=3000)
     assert_only_complete_samples(samples_dir())
