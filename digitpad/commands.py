@@ -35,8 +35,10 @@ class _EpochBar:
         if self.bar is None:
             from tqdm import tqdm
 
-            self.bar = tqdm(total=end.steps, desc=f"epoch {end.epoch}/{end.epochs}", unit="batch",
-                            leave=False, dynamic_ncols=True)
+            # No rate field: the bar starts at the first batch's end, so tqdm's rate would be bogus.
+            self.bar = tqdm(total=end.steps, desc=f"epoch {end.epoch}/{end.epochs}", leave=False,
+                            dynamic_ncols=True,
+                            bar_format="{l_bar}{bar}| {n_fmt}/{total_fmt} [{elapsed}<{remaining}{postfix}]")
         self.bar.n = end.step
         self.bar.set_postfix(loss=f"{end.loss:.4f}", acc=f"{end.accuracy:.4f}", refresh=False)
         self.bar.refresh()
