@@ -19,11 +19,13 @@ from digitpad.ui.theme import current_palette, is_palette_change, series_colors,
 
 SMOOTHING = 0.9  # weight of the past per batch in the moving average
 
-TRAIN_LOSS = "train loss"
-VAL_LOSS = "val loss"
-BATCH_LOSS = "batch loss"  # smoothed (see LossSmoother); short, so the legend is not cut at 260 px
-TRAIN_ACCURACY = "train accuracy"
-VAL_ACCURACY = "val accuracy"
+# Legend names: the chart titles say "Loss" / "Accuracy", so one word each keeps the
+# legend whole in a narrow window.
+TRAIN_LOSS = "train"
+VAL_LOSS = "val"
+BATCH_LOSS = "batch"  # smoothed per-batch loss (see LossSmoother)
+TRAIN_ACCURACY = "train"
+VAL_ACCURACY = "val"
 
 ColorSource = Union[QColor, Qt.GlobalColor, Callable[[QPalette], QColor]]  # fixed, or from the palette
 

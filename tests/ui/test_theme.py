@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 from digitpad.ml.inference import from_probabilities
 from digitpad.ui.images import qimage_to_gray
 from digitpad.ui.main_window import MainWindow
+from digitpad.ui.training_charts import TRAIN_LOSS
 from digitpad.ui.theme import (app_icon, blend, contrast_ratio, dark_palette, is_dark, relative_luminance,
                                use_scheme)
 from tests.ui.conftest import FakePredictor
@@ -112,7 +113,7 @@ def test_charts_restyle_when_the_palette_changes(qapp, window: MainWindow) -> No
     dark_top = qapp.palette().color(QPalette.ColorRole.Highlight)
     assert dark_top != light_top
     assert _pixels_of(bars, dark_top) > 100 and _pixels_of(bars, light_top) == 0  # the bar was repainted
-    lines = window.train_tab.charts.loss.series("train loss").pen().color()
+    lines = window.train_tab.charts.loss.series(TRAIN_LOSS).pen().color()
     assert contrast_ratio(lines, qapp.palette().color(QPalette.ColorRole.Base)) >= 3.0  # graphics: 3:1
     use_scheme(qapp, "light")
     assert relative_luminance(_charts(window)["lossChart"].backgroundBrush().color()) > 0.5
