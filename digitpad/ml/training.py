@@ -158,13 +158,19 @@ def make_datasets(config: TrainConfig, data: Mnist, augment_layer: Any = None,
         # One map call at a time: the random layers draw from one stream, so the
         # order of calls (and with it the run) stays reproducible for a seed.
         train = train.map(lambda x, y: (augment_layer(x, training=True), y))
-    train = train.prefetch(tf.data.AUTOTUNE)
+    # One private input thread: on a 2-core CPU tf.data's default pool competes with
+    # the training kernels for the cores (measured: 2,500-3,270 img/s without, 3,200-3,330 with).
+    options = tf.data.Options()
+    options.threading.private_threadpool_size = 1
+    options.threading.max_intra_op_parallelism = 1
+    train = train.prefetch(tf.data.AUTOTUNE).with_options(options)
     val = None
     if len(parts.x_val):
         val = (
             tf.data.Dataset.from_tensor_slices((to_model_input(parts.x_val), parts.y_val.astype(np.int32)))
             .batch(1024)
             .prefetch(tf.data.AUTOTUNE)
+            .with_options(options)
         )
     return train, val, n
 
