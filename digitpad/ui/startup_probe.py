@@ -1,7 +1,7 @@
 """Start-up timing marks for ``benchmarks/bench_startup.py`` (only with DIGITPAD_STARTUP_PROBE=1).
 
 Prints ``probe <mark> <unix time>`` lines on stdout: ``window-painted`` (first
-paint of the canvas), ``model-ready`` (a model is active) and
+paint of the tabs, whichever is open), ``model-ready`` (a model is active) and
 ``first-prediction`` (the model's answer for a stroke drawn programmatically
 once the model is ready is on screen). With ``quit_when_ready`` the window
 closes after the last mark, or after ``model-failed`` when no model loads.
@@ -25,7 +25,7 @@ class StartupProbe(QObject):
         self._window = window
         self._quit = quit_when_ready
         self._marks: set[str] = set()
-        window.draw_tab.canvas.installEventFilter(self)
+        window.tabs.installEventFilter(self)  # the tab widget paints whichever tab was last open
         window.loader.loaded.connect(self._on_model_ready)  # after MainWindow's own slot: model is active
         window.loader.failed.connect(self._on_model_failed)
         window.draw_tab.predictionShown.connect(self._on_prediction)
