@@ -182,3 +182,21 @@ def show(qtbot: Any) -> Iterator[Callable[[QWidget], Any]]:
 
     yield _show
     kept.clear()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _no_modal_dialogs() -> Any:
+    """A modal QMessageBox would block a headless run forever (for example a close
+    that asks about running training while pytest-qt tears a window down). For the
+    whole session they answer at once: Yes / Ok. Tests that want to see or steer a
+    dialog monkeypatch it themselves; their patch wins and is undone back to this."""
+    from PySide6.QtWidgets import QMessageBox
+
+    Button = QMessageBox.StandardButton
+    answers = {"question": Button.Yes, "warning": Button.Ok, "information": Button.Ok, "critical": Button.Ok}
+    saved = {name: getattr(QMessageBox, name) for name in answers}
+    for name, answer in answers.items():
+        setattr(QMessageBox, name, staticmethod(lambda *args, _answer=answer, **kwargs: _answer))
+    yield
+    for name, original in saved.items():
+        setattr(QMessageBox, name, original)

@@ -218,11 +218,11 @@ def test_closing_the_window_mid_fine_tune_stops_it(qtbot: Any, settings: QSettin
     tab.findChild(QSpinBox, "epochsSpin").setValue(100)
     with qtbot.waitSignal(tab.runningChanged, timeout=5000):
         assert tab.start_fine_tune()
-    qtbot.waitUntil(lambda: len(trainer.batches) >= 2, timeout=10_000)
+    qtbot.waitUntil(lambda: len(trainer.batches) >= 2, timeout=30_000)
     monkeypatch.setattr(QMessageBox, "question", staticmethod(lambda *a, **k: QMessageBox.StandardButton.Yes))
     t0 = time.monotonic()
     assert window.close()
-    assert time.monotonic() - t0 < 3.0
+    assert time.monotonic() - t0 < 10.0  # one batch (50 ms) plus thread hand-over, with room for a loaded CI
     assert not tab.is_training() and len(trainer.batches) < 100 * 50
     training = [t for t in no_thread_leaks if t.objectName() == "digitpad-training"]
     assert len(training) == 1 and training[0].isFinished()
