@@ -5,6 +5,7 @@ No Qt here: the GUI wraps these hooks into signals, the CLI prints them.
 
 from __future__ import annotations
 
+import contextlib
 import math
 import time
 from dataclasses import asdict, dataclass, field
@@ -204,7 +205,7 @@ def train(
     steps = math.ceil(n / config.batch_size)
 
     strategy = strategy if strategy is not None else make_strategy(config.strategy)
-    with _scope(strategy):
+    with strategy.scope() if strategy is not None else contextlib.nullcontext():
         net = cnn.build_model(policy)
         if initial_model is not None:
             net.set_weights(initial_model.get_weights())
@@ -249,21 +250,6 @@ def _stop_callable(stop: Any) -> StopRequest:
     if callable(stop):
         return stop
     raise TypeError("stop must be a callable or a threading.Event")
-
-
-class _scope:
-    """``strategy.scope()`` when a tf.distribute strategy is given, else nothing."""
-
-    def __init__(self, strategy: Any) -> None:
-        self._cm = strategy.scope() if strategy is not None else None
-
-    def __enter__(self) -> None:
-        if self._cm is not None:
-            self._cm.__enter__()
-
-    def __exit__(self, *exc: Any) -> None:
-        if self._cm is not None:
-            self._cm.__exit__(*exc)
 
 
 def _hook_callback(*args: Any) -> Any:

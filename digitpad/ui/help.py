@@ -152,14 +152,7 @@ class ShortcutsDialog(QDialog):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(1, QHeaderView.ResizeMode.Stretch)  # a narrow screen squeezes this one only
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
-        buttons.rejected.connect(self.reject)
-        close = buttons.button(QDialogButtonBox.StandardButton.Close)
-        close.setAccessibleName("Close")
-        close.setToolTip("Close this list")
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.table)
-        layout.addWidget(buttons)
+        _lay_out_with_close(self, self.table, "Close this list")
         columns = sum(max(self.table.sizeHintForColumn(c), header.sectionSizeHint(c)) for c in range(3))
         width = columns + self.table.verticalScrollBar().sizeHint().width() + 40  # every row on one line
         self.resize(max(width, self.fontMetrics().horizontalAdvance("M") * 40), self.fontMetrics().height() * 30)
@@ -235,14 +228,7 @@ class AboutDialog(QDialog):
         self.label.setTextFormat(Qt.TextFormat.RichText)
         self.label.setOpenExternalLinks(True)
         self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextBrowserInteraction)
-        buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, self)
-        buttons.rejected.connect(self.reject)
-        close = buttons.button(QDialogButtonBox.StandardButton.Close)
-        close.setAccessibleName("Close")
-        close.setToolTip("Close About")
-        layout = QVBoxLayout(self)
-        layout.addWidget(self.label)
-        layout.addWidget(buttons)
+        _lay_out_with_close(self, self.label, "Close About")
         self.setMinimumWidth(self.fontMetrics().horizontalAdvance("M") * 36)
 
     def text(self) -> str:
@@ -255,3 +241,15 @@ def open_dialog(dialog: QDialog) -> QDialog:
     dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
     dialog.open()
     return dialog
+
+
+def _lay_out_with_close(dialog: QDialog, body: QWidget, close_tip: str) -> None:
+    """Put ``body`` above an accessible Close button that dismisses ``dialog``."""
+    buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Close, dialog)
+    buttons.rejected.connect(dialog.reject)
+    close = buttons.button(QDialogButtonBox.StandardButton.Close)
+    close.setAccessibleName("Close")
+    close.setToolTip(close_tip)
+    layout = QVBoxLayout(dialog)
+    layout.addWidget(body)
+    layout.addWidget(buttons)

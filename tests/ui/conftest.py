@@ -200,3 +200,23 @@ def _no_modal_dialogs() -> Any:
     yield
     for name, original in saved.items():
         setattr(QMessageBox, name, original)
+
+
+STROKE = line((140, 40), (140, 220))  # a vertical bar through the middle of a 280 px canvas
+
+
+@pytest.fixture
+def window(show: Callable[[Any], Any], fake_predictor: FakePredictor, settings: QSettings) -> Any:
+    """A shown MainWindow with the fake predictor and isolated settings."""
+    from digitpad.ui.main_window import MainWindow
+
+    return show(MainWindow(predictor=fake_predictor, settings=settings))
+
+
+def correction_button(parent: QWidget, digit: int) -> Any:
+    """The "Wrong? It's a …" button for ``digit`` inside ``parent`` (a window or the Draw tab)."""
+    from PySide6.QtWidgets import QPushButton
+
+    found = parent.findChild(QPushButton, f"correct{digit}")
+    assert found is not None, f"no button correct{digit}"
+    return found

@@ -10,30 +10,20 @@ import json
 from typing import Any
 
 import numpy as np
-import pytest
 from PIL import Image
-from PySide6.QtCore import QSettings, Qt
-from PySide6.QtWidgets import QCheckBox, QPushButton, QSpinBox
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QCheckBox, QSpinBox
 
 from digitpad.personal import SampleStore, samples_dir
 from digitpad.ui.corrections import saved_text
 from digitpad.ui.draw_tab import DrawTab
 from digitpad.ui.main_window import MainWindow
-from tests.ui.conftest import FakePredictor, draw, line
+from tests.ui.conftest import FakePredictor, STROKE, correction_button, draw, line
 
 LEFT = Qt.MouseButton.LeftButton
-STROKE = line((140, 40), (140, 220))
 
 
-@pytest.fixture
-def window(show: Any, fake_predictor: FakePredictor, settings: QSettings) -> MainWindow:
-    return show(MainWindow(predictor=fake_predictor, settings=settings))
-
-
-def button(tab: DrawTab, digit: int) -> QPushButton:
-    found = tab.findChild(QPushButton, f"correct{digit}")
-    assert found is not None, f"no button correct{digit}"
-    return found
+button = correction_button
 
 
 def press_key(qtbot: Any, window: Any, key: Qt.Key, target: Any = None) -> None:

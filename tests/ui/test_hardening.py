@@ -20,27 +20,17 @@ import numpy as np
 import pytest
 from PIL import Image
 from PySide6.QtCore import QSettings, Qt
-from PySide6.QtWidgets import QPushButton
 
 import digitpad.fileio
 import digitpad.personal
 from digitpad.personal import SampleStore, samples_dir
 from digitpad.ui.main_window import MODEL_KEY, MainWindow
-from tests.ui.conftest import FakePredictor, draw, line
+from tests.ui.conftest import FakePredictor, STROKE, correction_button, draw
 
 LEFT = Qt.MouseButton.LeftButton
-STROKE = line((140, 40), (140, 220))
 
 
-@pytest.fixture
-def window(show: Any, fake_predictor: FakePredictor, settings: QSettings) -> MainWindow:
-    return show(MainWindow(predictor=fake_predictor, settings=settings))
-
-
-def correct(window: MainWindow, digit: int) -> QPushButton:
-    found = window.draw_tab.findChild(QPushButton, f"correct{digit}")
-    assert found is not None
-    return found
+correct = correction_button
 
 
 def files_under(folder: Path) -> list[Path]:
