@@ -48,13 +48,14 @@ def build_model(dtype: str = "float32", name: str = "digitpad_cnn") -> Any:
 
 
 def compile_model(model: Any, learning_rate: Any = 1e-3, jit_compile: bool | str = "auto") -> Any:
-    """Compile with Adam and softmax cross-entropy on logits."""
+    """Compile with Adam (fused update, same maths) and softmax cross-entropy on logits."""
     from digitpad.ml.backend import load_keras
+    from digitpad.ml.optimizer import fused_adam
 
     keras = load_keras()
 
     model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
+        optimizer=fused_adam(learning_rate),
         loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
         metrics=[keras.metrics.SparseCategoricalAccuracy(name="accuracy")],
         jit_compile=jit_compile,
