@@ -76,3 +76,18 @@ def test_amsgrad_falls_back_to_keras_maths() -> None:
     for a, b in zip(ours, theirs):
         np.testing.assert_allclose(a, b, rtol=1e-6, atol=1e-7)
 
+
+def test_input_pipeline_has_no_autotuner_and_one_private_thread() -> None:
+    """Ending an autotuned iterator waited seconds for the autotuner's thread at every epoch."""
+    from digitpad.ml.data import load_mnist
+    from digitpad.ml.training import PREFETCH, TrainConfig, make_datasets
+
+    train, val, n = make_datasets(TrainConfig(limit=512, validation=256), load_mnist())
+    assert n == 512
+    for dataset in (train, val):
+        options = dataset.options()
+        assert options.autotune.enabled is False
+        assert options.threading.private_threadpool_size == 1
+    x, y = next(iter(train))
+    assert x.shape == (128, 28, 28, 1) and y.shape == (128,)
+    assert PREFETCH >= 1
