@@ -62,7 +62,7 @@ class ConfusionMatrixView(QTableWidget):
         self.setTabKeyNavigation(False)  # Tab leaves the matrix; arrow keys move between cells
         for header in (self.horizontalHeader(), self.verticalHeader()):
             header.setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
-        cell = self.fontMetrics().horizontalAdvance("0000") + 12  # a 4-digit count plus the item margins
+        cell = self.fontMetrics().horizontalAdvance("0000") + 6  # a 4-digit count plus the item margins
         self.horizontalHeader().setMinimumSectionSize(cell)
         row_header = self.fontMetrics().horizontalAdvance("0") + 16
         self.setMinimumSize(row_header + CLASSES * cell + 2 * self.frameWidth() + 4, 260)

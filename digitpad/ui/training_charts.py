@@ -111,7 +111,7 @@ class MetricChart(QChartView):
         self.setToolTip(f"{title} per epoch while training; the legend names the curves")
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # nothing to operate; the epoch table has the numbers
         self.setRenderHint(QPainter.RenderHint.Antialiasing)
-        self.setMinimumSize(260, 200)
+        self.setMinimumSize(220, 200)
         self.set_epochs(1)
         self._rescale_y()
         self.apply_palette()
