@@ -12,6 +12,8 @@ from typing import Any, Iterable, Sequence
 
 import numpy as np
 
+from digitpad.ml.fastpath import MAX_BATCH, NumpyCNN, build_fast_path
+
 UNSURE_BELOW = 0.6
 
 
@@ -89,11 +91,22 @@ class Predictor:
             return tf.nn.softmax(y) if outputs_logits else y
 
         self._probs = _probs
+        self._fast: NumpyCNN | None = None
         self.probabilities(np.zeros((1, 28, 28), np.float32))  # trace + warm up now
+        # Single drawings take the NumPy copy of the forward pass when the model is
+        # the tutorial CNN and agrees with TensorFlow; see digitpad.ml.fastpath.
+        self._fast = build_fast_path(model, lambda x: _probs(x).numpy()) if outputs_logits else None
+
+    @property
+    def fast_path(self) -> bool:
+        """True when small batches run on the NumPy forward pass."""
+        return self._fast is not None
 
     def probabilities(self, images: np.ndarray, batch_size: int = 1024) -> np.ndarray:
         """Class probabilities ``(N, 10)`` for float images ``(N, 28, 28)`` in [0, 1]."""
         x = np.asarray(images, dtype=np.float32).reshape(-1, 28, 28, 1)
+        if self._fast is not None and 0 < len(x) <= MAX_BATCH:
+            return self._fast.probabilities(x)
         parts = [self._probs(x[i:i + batch_size]).numpy() for i in range(0, len(x), batch_size)]
         return np.concatenate(parts) if parts else np.zeros((0, 10), np.float32)
 
