@@ -2,8 +2,10 @@
 
 Prints p50 and p95 in milliseconds over ~200 repetitions after a warm-up, all
 in one process with the bundled model. ``Predictor.predict`` is what the GUI
-calls on every stroke; ``model.predict`` is shown for comparison, since that is
-what a naive app would call.
+calls on every stroke, at most every 60 ms, so it is also timed after 10 ms
+idle (sleeping threads and cooler caches make a call slower than back to back).
+The traced TensorFlow function (the path for other architectures) and
+``model.predict`` (what a naive app would call) are shown for comparison.
 Run: ``python benchmarks/bench_predict.py [--repeat 200] [--model PATH]``.
 """
 
@@ -36,12 +38,14 @@ def canvas(size: int = 280, pen: int = 18) -> np.ndarray:
     return np.asarray(img)
 
 
-def timings(run: Callable[[], Any], repeat: int) -> tuple[float, float]:
-    """p50 and p95 of one call, in ms, after a warm-up."""
+def timings(run: Callable[[], Any], repeat: int, idle_ms: float = 0.0) -> tuple[float, float]:
+    """p50 and p95 of one call, in ms, after a warm-up; ``idle_ms`` of sleep before each call."""
     for _ in range(WARM_UP):
         run()
     samples = []
     for _ in range(repeat):
+        if idle_ms:
+            time.sleep(idle_ms / 1000)
         start = time.perf_counter()
         run()
         samples.append((time.perf_counter() - start) * 1000)
@@ -58,18 +62,22 @@ def main(repeat: int = 200, model: str | None = None) -> dict[str, float]:
     drawing = canvas()
     prepared = prepare(drawing).image
     one = prepared.reshape(1, 28, 28, 1)
-    measures: dict[str, Callable[[], Any]] = {
-        "preprocess 280x280 canvas": lambda: prepare(drawing),
-        "inference (predict_prepared)": lambda: predictor.predict_prepared(prepared),
-        "both (Predictor.predict)": lambda: predictor.predict(drawing),
-        "keras model.predict, 1 image": lambda: predictor.model.predict(one, verbose=0),
+    measures: dict[str, tuple[Callable[[], Any], float]] = {
+        "preprocess 280x280 canvas": (lambda: prepare(drawing), 0.0),
+        "inference (predict_prepared)": (lambda: predictor.predict_prepared(prepared), 0.0),
+        "both (Predictor.predict)": (lambda: predictor.predict(drawing), 0.0),
+        "both, after 10 ms idle": (lambda: predictor.predict(drawing), 10.0),
+        "traced TF function, 1 image": (lambda: predictor._probs(one).numpy(), 0.0),
+        "traced TF function, after 10 ms idle": (lambda: predictor._probs(one).numpy(), 10.0),
+        "keras model.predict, 1 image": (lambda: predictor.model.predict(one, verbose=0), 0.0),
     }
     results: dict[str, float] = {}
     width = max(map(len, measures))
-    print(f"prediction latency, {repeat} runs after {WARM_UP} warm-up ({predictor.info.name})")
+    path = "NumPy forward pass" if predictor.fast_path else "traced TF function"
+    print(f"prediction latency, {repeat} runs after {WARM_UP} warm-up ({predictor.info.name}, {path})")
     print(f"{'measure':<{width}}  {'p50 ms':>8}  {'p95 ms':>8}")
-    for name, run in measures.items():
-        p50, p95 = timings(run, repeat)
+    for name, (run, idle_ms) in measures.items():
+        p50, p95 = timings(run, repeat, idle_ms)
         results[f"{name} p50 ms"], results[f"{name} p95 ms"] = round(p50, 3), round(p95, 3)
         print(f"{name:<{width}}  {p50:8.3f}  {p95:8.3f}")
     return results
