@@ -163,7 +163,8 @@ def _chunks(items: list[Path], size: int) -> Iterator[list[Path]]:
 
 def predict(args: argparse.Namespace) -> int:
     from digitpad.imaging import prepare
-    from digitpad.ml.inference import blank_prediction, from_probabilities, load_predictor
+    from digitpad.ml.inference import load_predictor
+    from digitpad.contracts import blank_prediction, from_probabilities
 
     predictor = load_predictor(args.model)
     failed = 0

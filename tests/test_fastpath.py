@@ -8,7 +8,8 @@ import pytest
 from digitpad.ml.backend import load_keras
 from digitpad.ml.data import load_mnist
 from digitpad.ml.fastpath import MAX_BATCH, NumpyCNN, build_fast_path, matches_plan
-from digitpad.ml.inference import ModelInfo, Predictor, load_predictor
+from digitpad.ml.inference import Predictor, load_predictor
+from digitpad.contracts import ModelInfo
 
 
 @pytest.fixture(scope="module")

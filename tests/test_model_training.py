@@ -12,7 +12,8 @@ from digitpad.errors import ConfigError
 from digitpad.ml.data import load_mnist
 from digitpad.ml.evaluation import confusion_matrix, evaluate_probabilities, format_confusion
 from digitpad.ml.model import PARAMETERS, build_model
-from digitpad.ml.training import BatchEnd, EpochEnd, TrainConfig, train
+from digitpad.ml.training import TrainConfig, train
+from digitpad.contracts import BatchEnd, EpochEnd
 
 
 @pytest.fixture(scope="module")

@@ -88,7 +88,8 @@ def test_held_out_is_stable() -> None:
 
 @pytest.mark.slow
 def test_fine_tune_reports_before_and_after(tmp_path: Path) -> None:
-    from digitpad.ml.inference import ModelInfo, Predictor
+    from digitpad.ml.inference import Predictor
+    from digitpad.contracts import ModelInfo
     from digitpad.ml.session import KerasTrainer, fine_tune_config
     from digitpad.ml.training import TrainConfig, train
 

@@ -1,76 +1,18 @@
 """Fast prediction with a loaded model: a traced function, warmed up at load time.
 
-``Prediction`` and ``ModelInfo`` are plain data so the GUI can use them without
-importing TensorFlow; only ``Predictor`` touches Keras, and only when built.
+The plain types it returns live in ``digitpad.contracts``; only ``Predictor``
+touches Keras, and only when built.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, Sequence
 
 import numpy as np
 
+from digitpad.contracts import ModelInfo, Prediction, blank_prediction, from_probabilities
 from digitpad.ml.fastpath import MAX_BATCH, NumpyCNN, build_fast_path
-
-UNSURE_BELOW = 0.6
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    """What the app shows about the active model."""
-
-    path: str
-    name: str
-    test_accuracy: float | None = None
-    date: str | None = None
-    bundled: bool = False
-    metadata: dict[str, Any] = field(default_factory=dict)
-
-    def describe(self) -> str:
-        acc = f"{self.test_accuracy * 100:.2f} % on MNIST test" if self.test_accuracy is not None else "accuracy unknown"
-        return f"{self.name} ({acc})"
-
-
-@dataclass(frozen=True)
-class Prediction:
-    """One classified image. ``digit`` is None when the image is blank."""
-
-    digit: int | None
-    confidence: float
-    probabilities: np.ndarray  # (10,) float32, sums to 1 (all zeros when blank)
-    blank: bool
-    image: np.ndarray  # (28, 28) float32, what the model saw
-
-    @property
-    def ranked(self) -> list[int]:
-        """Digits from most to least likely."""
-        return [int(i) for i in np.argsort(-self.probabilities, kind="stable")]
-
-    @property
-    def unsure(self) -> bool:
-        return not self.blank and self.confidence < UNSURE_BELOW
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "digit": self.digit,
-            "confidence": round(float(self.confidence), 6),
-            "probabilities": [round(float(p), 6) for p in self.probabilities],
-            "blank": self.blank,
-        }
-
-
-def blank_prediction(image: np.ndarray | None = None) -> Prediction:
-    img = np.zeros((28, 28), np.float32) if image is None else image
-    return Prediction(None, 0.0, np.zeros(10, np.float32), True, img)
-
-
-def from_probabilities(probs: np.ndarray, image: np.ndarray) -> Prediction:
-    probs = np.asarray(probs, dtype=np.float32)
-    digit = int(np.argmax(probs))
-    return Prediction(digit, float(probs[digit]), probs, False, image)
-
 
 class Predictor:
     """Wraps a loaded Keras model; thread-safe for one caller at a time."""

@@ -70,7 +70,8 @@ class KerasTrainer:
         from digitpad.ml import training
         from digitpad.ml.data import load_mnist
         from digitpad.ml.evaluation import evaluate
-        from digitpad.ml.inference import ModelInfo, Predictor
+        from digitpad.ml.inference import Predictor
+        from digitpad.contracts import ModelInfo
         from digitpad.ml.storage import build_metadata
 
         config.check()

@@ -16,7 +16,7 @@ from typing import Any
 from digitpad import __version__
 from digitpad.errors import ModelError
 from digitpad.fileio import temp_beside, write_atomic
-from digitpad.ml.inference import ModelInfo
+from digitpad.contracts import ModelInfo
 from digitpad.resources import bundled_model
 
 

@@ -15,6 +15,7 @@ import numpy as np
 
 import threading
 
+from digitpad.contracts import BatchEnd, BatchHook, EpochEnd, EpochHook
 from digitpad.errors import ConfigError, TrainingAborted
 from digitpad.ml.data import DEFAULT_VALIDATION, Mnist, load_mnist, split, to_model_input
 
@@ -67,28 +68,6 @@ def _int_in(name: str, value: Any, low: int, high: int) -> None:
         raise ConfigError(f"{name} must be a whole number from {low} to {high}, got {value}")
 
 
-@dataclass(frozen=True)
-class BatchEnd:
-    epoch: int  # 1-based
-    epochs: int
-    step: int  # 1-based within the epoch
-    steps: int
-    loss: float  # running mean over the epoch so far
-    accuracy: float
-
-
-@dataclass(frozen=True)
-class EpochEnd:
-    epoch: int  # 1-based
-    epochs: int
-    loss: float
-    accuracy: float
-    val_loss: float | None
-    val_accuracy: float | None
-    seconds: float
-    samples_per_second: float
-
-
 @dataclass
 class TrainResult:
     """The trained model (float32 for inference and saving) and what happened."""
@@ -126,8 +105,6 @@ class StopFlag:
         return self._event.is_set()
 
 
-BatchHook = Callable[[BatchEnd], None]
-EpochHook = Callable[[EpochEnd], None]
 StopRequest = Callable[[], bool]
 
 

@@ -23,7 +23,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QMessageBox, QPushButton, QWi
 from digitpad.ui import qtfix  # noqa: F401  - must precede any emit (PySide6 6.12 refcount bug)
 
 if TYPE_CHECKING:  # pragma: no cover
-    from digitpad.ml.inference import Prediction
+    from digitpad.contracts import Prediction
     from digitpad.personal import Sample, SampleStore
     from digitpad.ui.draw_tab import DrawTab
 

@@ -24,7 +24,7 @@ from digitpad.ui.prediction_service import PredictionService
 from digitpad.ui.theme import current_palette, is_palette_change, mix, style_chart
 
 if TYPE_CHECKING:  # pragma: no cover
-    from digitpad.ml.inference import Prediction
+    from digitpad.contracts import Prediction
 
 THROTTLE_MS = 60
 PREVIEW_SCALE = 6
@@ -287,7 +287,7 @@ class DrawTab(QWidget):
         self.predictionLabel.setAccessibleDescription(sentence)
 
     def _show_blank(self) -> None:
-        from digitpad.ml.inference import blank_prediction  # dataclasses only, no TensorFlow
+        from digitpad.contracts import blank_prediction
 
         self.show_prediction(blank_prediction())
 

@@ -20,7 +20,7 @@ from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
 from digitpad.ui import qtfix  # noqa: F401  - must precede any emit (PySide6 6.12 refcount bug)
 
 if TYPE_CHECKING:  # pragma: no cover - types only; the GUI never needs TensorFlow for these
-    from digitpad.ml.inference import Prediction
+    from digitpad.contracts import Prediction
 
 BLANK_ABOVE = 250  # an array with no pixel darker than this is blank paper
 
@@ -74,7 +74,7 @@ class _Worker(QObject):
     @Slot()
     def drain(self) -> None:
         """Handle pending jobs until none is left; a drawing waits while no model is set."""
-        from digitpad.ml.inference import blank_prediction  # dataclasses only, no TensorFlow
+        from digitpad.contracts import blank_prediction
 
         while True:
             with self._lock:

@@ -21,7 +21,8 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDoubleS
 
 from digitpad.errors import ConfigError
 from digitpad.ml.precision import cpu_has_bf16
-from digitpad.ml.training import BatchEnd, EpochEnd, TrainConfig
+from digitpad.ml.training import TrainConfig
+from digitpad.contracts import BatchEnd, EpochEnd
 from digitpad.ui.confusion_view import EvaluationView
 from digitpad.ui.fine_tune import FINE_TUNE_TIP, fine_tune_settings, report_text
 from digitpad.ui.theme import error_color, is_palette_change

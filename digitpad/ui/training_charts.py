@@ -14,7 +14,7 @@ from PySide6.QtCore import QEvent, QPointF, Qt
 from PySide6.QtGui import QColor, QPainter, QPalette, QPen
 from PySide6.QtWidgets import QHBoxLayout, QWidget
 
-from digitpad.ml.training import BatchEnd, EpochEnd
+from digitpad.contracts import BatchEnd, EpochEnd
 from digitpad.ui.theme import current_palette, is_palette_change, series_colors, style_chart
 
 SMOOTHING = 0.9  # weight of the past per batch in the moving average

@@ -19,7 +19,7 @@ from PySide6.QtWidgets import QApplication, QWidget
 
 from digitpad.errors import ModelError
 from digitpad.ui import qtfix  # noqa: F401  - PySide6 6.12 loses None/True references on CPython 3.11
-from digitpad.ml.inference import ModelInfo, Prediction, from_probabilities
+from digitpad.contracts import ModelInfo, Prediction, from_probabilities
 
 
 class FakePredictor:

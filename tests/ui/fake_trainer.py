@@ -16,10 +16,11 @@ from typing import Any, Callable
 import numpy as np
 
 from digitpad.ml.evaluation import Evaluation, confusion_matrix
-from digitpad.ml.inference import ModelInfo
+from digitpad.contracts import ModelInfo
 from digitpad.errors import DataError
 from digitpad.ml.session import FineTuneReport, Outcome
-from digitpad.ml.training import BatchEnd, EpochEnd, TrainConfig, TrainResult
+from digitpad.ml.training import TrainConfig, TrainResult
+from digitpad.contracts import BatchEnd, EpochEnd
 
 TEST_IMAGES = 60  # test image i shows digit i % 10 ...
 CONFUSIONS = {4: 9, 14: 9, 24: 9, 7: 1, 13: 8}  # ... except these, which the model misreads
@@ -64,7 +65,7 @@ class FakeModelPredictor:
         self.info = info
 
     def predict(self, source: Any) -> Any:
-        from digitpad.ml.inference import from_probabilities
+        from digitpad.contracts import from_probabilities
 
         probs = np.full(10, 0.01, np.float32)
         probs[3] = 0.91

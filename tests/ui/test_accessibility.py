@@ -7,7 +7,7 @@ import pytest
 from PySide6.QtCore import QSettings, Qt
 from PySide6.QtWidgets import QAbstractButton, QAbstractSpinBox, QCheckBox, QComboBox, QLabel, QWidget
 
-from digitpad.ml.inference import blank_prediction, from_probabilities
+from digitpad.contracts import blank_prediction, from_probabilities
 from digitpad.ui.draw_tab import spoken_text
 from digitpad.ui.main_window import MainWindow
 from tests.ui.conftest import FakePredictor, draw, line

@@ -106,7 +106,7 @@ def test_main_shows_the_window_quickly_and_exits_cleanly(tmp_path: Path) -> None
     script = textwrap.dedent("""
         import sys, time
         import digitpad.ml.inference as inference
-        from digitpad.ml.inference import ModelInfo, blank_prediction
+        from digitpad.contracts import ModelInfo, blank_prediction
 
         class Fake:
             info = ModelInfo(path="", name="fake", bundled=True)

@@ -11,7 +11,7 @@ from PySide6.QtCore import QSettings
 from PySide6.QtGui import QColor, QImage, QPalette
 from PySide6.QtWidgets import QApplication, QWidget
 
-from digitpad.ml.inference import from_probabilities
+from digitpad.contracts import from_probabilities
 from digitpad.ui.images import qimage_to_gray
 from digitpad.ui.main_window import MainWindow
 from digitpad.ui.training_charts import TRAIN_LOSS

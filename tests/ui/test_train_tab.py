@@ -16,7 +16,8 @@ from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QDoubleSpinBo
 
 from digitpad.errors import DataError, ModelError
 from digitpad.ml.precision import cpu_has_bf16
-from digitpad.ml.training import BatchEnd, EpochEnd, TrainConfig
+from digitpad.ml.training import TrainConfig
+from digitpad.contracts import BatchEnd, EpochEnd
 from digitpad.paths import models_dir
 from digitpad.ui.training_charts import (BATCH_LOSS, SMOOTHING, TRAIN_ACCURACY, TRAIN_LOSS, VAL_ACCURACY, VAL_LOSS,
                                          LossSmoother, MetricChart, TrainingCharts)
@@ -370,7 +371,7 @@ def test_active_model_line(make_tab: Callable[..., TrainTab]) -> None:
     tab = make_tab()
     label = child(tab, QLabel, "activeModelLabel")
     assert not label.isVisible()
-    from digitpad.ml.inference import ModelInfo
+    from digitpad.contracts import ModelInfo
 
     tab.set_active_model_info(ModelInfo(path="", name="bundled CNN", test_accuracy=0.9921))
     assert label.isVisible() and label.text() == "Draw tab uses: bundled CNN (99.21 % on MNIST test)"

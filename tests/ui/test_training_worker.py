@@ -13,7 +13,8 @@ import pytest
 from PySide6.QtCore import QThread
 
 from digitpad.errors import ConfigError, DataError
-from digitpad.ml.training import BatchEnd, TrainConfig
+from digitpad.ml.training import TrainConfig
+from digitpad.contracts import BatchEnd
 from digitpad.ui.training_worker import BatchThrottle, TrainingRun, TrainingWorker, failure_message
 
 try:
