@@ -39,19 +39,30 @@ class NumpyCNN:
 
     def __init__(self, weights: list[np.ndarray]) -> None:
         k1, b1, k2, b2, w3, b3, w4, b4 = (np.ascontiguousarray(w, np.float32) for w in weights)
+        self.weights = [k1, b1, k2, b2, w3, b3, w4, b4]  # Keras shapes, e.g. conv1 kernel (5, 5, 1, 32)
         self._k1, self._b1 = k1.reshape(25, 32), b1
         self._k2, self._b2 = k2.reshape(800, 64), b2
         self._w3, self._b3, self._w4, self._b4 = w3, b3, w4, b4
 
-    def logits(self, images: np.ndarray) -> np.ndarray:
+    def activations(self, images: np.ndarray) -> dict[str, np.ndarray]:
+        """Every layer's output for float32 images ``(N, 28, 28)``, keyed by the Keras layer name."""
         x = np.asarray(images, np.float32).reshape(-1, 28, 28, 1)
         n = len(x)
-        h = _conv5_relu(x, self._k1, self._b1)  # (n, 28, 28, 32)
-        h = h.reshape(n, 14, 2, 14, 2, 32).max(axis=(2, 4))
-        h = _conv5_relu(h, self._k2, self._b2)  # (n, 14, 14, 64)
-        h = h.reshape(n, 7, 2, 7, 2, 64).max(axis=(2, 4)).reshape(n, 3136)
-        h = np.maximum(h @ self._w3 + self._b3, 0.0)
-        return h @ self._w4 + self._b4
+        conv1 = _conv5_relu(x, self._k1, self._b1)  # (n, 28, 28, 32)
+        pool1 = conv1.reshape(n, 14, 2, 14, 2, 32).max(axis=(2, 4))
+        conv2 = _conv5_relu(pool1, self._k2, self._b2)  # (n, 14, 14, 64)
+        pool2 = conv2.reshape(n, 7, 2, 7, 2, 64).max(axis=(2, 4))
+        dense = np.maximum(pool2.reshape(n, 3136) @ self._w3 + self._b3, 0.0)
+        logits = dense @ self._w4 + self._b4
+        return {"conv1": conv1, "pool1": pool1, "conv2": conv2, "pool2": pool2,
+                "dense": dense, "logits": logits}
+
+    def features(self, images: np.ndarray) -> np.ndarray:
+        """The dense-1024 activations ``(N, 1024)``: the space look-alikes and novelty use."""
+        return self.activations(images)["dense"]
+
+    def logits(self, images: np.ndarray) -> np.ndarray:
+        return self.activations(images)["logits"]
 
     def probabilities(self, images: np.ndarray) -> np.ndarray:
         z = self.logits(images)
