@@ -63,7 +63,7 @@ def compile_model(model: Any, learning_rate: Any = 1e-3, jit_compile: bool | str
     return model
 
 
-def augmentation(seed: int | None = None) -> Any:
+def augmentation(seed: int | None = None, elastic: float = 0.0) -> Any:
     """Small random rotation, zoom and shift; used on training batches only."""
     from digitpad.ml.backend import load_keras
 

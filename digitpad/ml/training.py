@@ -39,6 +39,7 @@ class TrainConfig:
     data: str | None = None
     lr_decay: float = 1.0  # learning rate multiplier per epoch; 1.0 = constant, as in the seed
     strategy: str = "default"
+    elastic: float = 0.0  # elastic-distortion strength (Simard et al. 2003); 0 = off
 
     def check(self) -> None:
         """Refuse absurd values with one clear message."""
@@ -167,6 +168,7 @@ def train(
     initial_model: Any = None,
     strategy: Any = None,
     extra: tuple[np.ndarray, np.ndarray] | None = None,
+    callbacks: list[Any] | None = None,
 ) -> TrainResult:
     """Train and return the history; ``stop`` (a callable or threading.Event) ends it within one batch."""
     config.check()
@@ -181,7 +183,7 @@ def train(
     data = data if data is not None else load_mnist(config.data)
     keras.utils.set_random_seed(config.seed)
     policy = resolve(config.precision)
-    augment_layer = cnn.augmentation(seed=config.seed) if config.augment else None
+    augment_layer = cnn.augmentation(seed=config.seed, elastic=config.elastic) if config.augment else None
     train_ds, val_ds, n = make_datasets(config, data, augment_layer, extra)
     steps = math.ceil(n / config.batch_size)
 
@@ -200,7 +202,7 @@ def train(
                          data_sha256=data.sha256, train_images=n)
     callback = _hook_callback(config.epochs, steps, n, on_batch, on_epoch, should_stop, result,
                               lambda: bool(getattr(stop, "aborted", False)))
-    net.fit(train_ds, epochs=config.epochs, validation_data=val_ds, verbose=0, callbacks=[callback],
+    net.fit(train_ds, epochs=config.epochs, validation_data=val_ds, verbose=0, callbacks=[callback, *(callbacks or [])],
             shuffle=False)
     result.model = cnn.inference_copy(net)
     return result
