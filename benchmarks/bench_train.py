@@ -77,7 +77,7 @@ def plain_keras_fit(epochs: int) -> dict[str, Any]:
 def digitpad_train(epochs: int, precision: str = "auto") -> dict[str, Any]:
     """digitpad's own path: tf.data pipeline, fused Adam and the auto-picked numeric mode."""
     from digitpad.ml.session import KerasTrainer
-    from digitpad.ml.training import TrainConfig
+    from digitpad.ml.config import TrainConfig
 
     clock = Clock()
 
@@ -97,7 +97,7 @@ def gui_worker_train(epochs: int) -> dict[str, Any]:
     from PySide6.QtCore import QEventLoop
     from PySide6.QtWidgets import QApplication
 
-    from digitpad.ml.training import TrainConfig
+    from digitpad.ml.config import TrainConfig
     from digitpad.ui.train_tab import TrainTab
 
     QApplication.instance() or QApplication([])

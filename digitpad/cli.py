@@ -12,6 +12,22 @@ from typing import Sequence
 
 from digitpad import __version__
 from digitpad.errors import DigitpadError
+from digitpad.ml.config import SETTINGS, fine_tune_text
+
+
+def add_setting_arguments(parser: argparse.ArgumentParser) -> None:
+    """One option per training setting, from the spec in ``digitpad.ml.config``."""
+    for setting in SETTINGS:
+        shown = ("on" if setting.default else "off") if setting.kind is bool else setting.default
+        help_text = setting.help if setting.default is None else f"{setting.help} (default {shown})"
+        if setting.kind is bool:
+            parser.add_argument(setting.flag, action=argparse.BooleanOptionalAction, default=setting.default,
+                                help=help_text)
+        elif setting.choices:
+            parser.add_argument(setting.flag, choices=setting.choices, default=setting.default, help=help_text)
+        else:
+            parser.add_argument(setting.flag, type=setting.kind, default=setting.default, help=help_text,
+                                metavar={int: "N", float: "X"}.get(setting.kind, "PATH"))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -28,32 +44,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", metavar="{train,evaluate,predict}")
 
     train = sub.add_parser("train", help="train the CNN on MNIST with Adam")
-    train.add_argument("--epochs", type=int, default=None,
-                       help="passes over the training set (default 10; 1 with --personal)")
-    train.add_argument("--batch-size", type=int, default=128, help="images per step (default 128)")
-    train.add_argument("--learning-rate", type=float, default=None,
-                       help="Adam learning rate (default 1e-3; 1e-4 with --personal)")
-    train.add_argument("--validation", type=int, default=5000,
-                       help="hold out the last N training images for validation (default 5000; 0 for none)")
-    train.add_argument("--limit", type=int, default=None, help="train on at most N images (quick runs)")
-    train.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
-    train.add_argument("--augment", action=argparse.BooleanOptionalAction, default=None,
-                       help="random small rotation, zoom and shift of training images "
-                       "(default off; on with --personal)")
+    add_setting_arguments(train)
     train.add_argument("--personal", action="store_true",
                        help="fine-tune --model on MNIST plus your saved samples, reporting accuracy "
-                       "before and after")
+                       f"before and after; {fine_tune_text()}")
     train.add_argument("--model", type=Path, default=None,
                        help="with --personal: the model to start from (default: bundled)")
-    train.add_argument("--precision", choices=("auto", "float32", "bfloat16"), default="auto",
-                       help="numeric mode; auto picks mixed bfloat16 where the hardware has it")
-    train.add_argument("--lr-decay", type=float, default=1.0,
-                       help="multiply the learning rate by this after every epoch (default 1.0: constant)")
-    train.add_argument("--strategy", choices=("default", "mirrored", "multiworker"), default="default",
-                       help="tf.distribute strategy: mirrored = all local GPUs (or CPUs); "
-                       "multiworker = machines listed in TF_CONFIG")
-    train.add_argument("--data", type=Path, default=None,
-                       help="MNIST .npz (Keras format) or folder of IDX files (default: bundled)")
     train.add_argument("--out", type=Path, default=None,
                        help="where to save the model (.keras; default: a new file in the user data folder)")
     train.add_argument("--name", default=None, help="a name for the model, shown in the app")

@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 from typing import Any, Iterator
 
+from digitpad.contracts import describe_epochs
 from digitpad.errors import DigitpadError, ModelError
 
 
@@ -73,22 +74,14 @@ class _StopOnInterrupt:
 
 
 def _train_config(args: argparse.Namespace) -> Any:
-    from digitpad.ml.session import fine_tune_config
+    from digitpad.ml.config import SETTINGS, TrainConfig, fine_tune_settings
 
-    given = {"epochs": args.epochs, "learning_rate": args.learning_rate, "augment": args.augment}
-    config = fine_tune_config() if args.personal else None
-    from digitpad.ml.training import TrainConfig
-
-    base = config if config is not None else TrainConfig()
-    for key, value in given.items():
-        if value is not None:
-            setattr(base, key, value)
-    base.batch_size, base.validation, base.limit, base.seed = (args.batch_size, args.validation,
-                                                                args.limit, args.seed)
-    base.precision, base.lr_decay, base.strategy = args.precision, args.lr_decay, args.strategy
-    base.data = str(args.data) if args.data else None
-    base.check()
-    return base
+    values = {s.name: getattr(args, s.name) for s in SETTINGS}
+    values["data"] = str(values["data"]) if values["data"] else None
+    config = TrainConfig(**values)
+    config = fine_tune_settings(config) if args.personal else config
+    config.check()
+    return config
 
 
 def train(args: argparse.Namespace) -> int:
@@ -121,8 +114,8 @@ def train(args: argparse.Namespace) -> int:
     if outcome.fine_tune is not None:
         print("\n".join(outcome.fine_tune.lines()))
     trainer.save(outcome, out)
-    note = " (stopped early)" if result.stopped else ""
-    print(f"saved model to {out}{note}")
+    print(f"trained {describe_epochs(result.epochs_run, result.stop_point)}")
+    print(f"saved model to {out}")
     return 0
 
 

@@ -60,7 +60,7 @@ def test_train_then_evaluate_in_a_subprocess(tmp_path: Path) -> None:
                       "--out", str(out))
     assert trained.returncode == 0, trained.stderr
     assert "epoch 1/1  loss " in trained.stdout and "img/s" in trained.stdout
-    assert f"saved model to {out}" in trained.stdout
+    assert f"saved model to {out}" in trained.stdout and "trained 1 full epoch\n" in trained.stdout
     assert json.loads(out.with_suffix(".json").read_text())["epochs_run"] == 1
     evaluated = run_cli("evaluate", "--model", str(out))
     assert evaluated.returncode == 0, evaluated.stderr
@@ -88,4 +88,11 @@ def test_ctrl_c_stops_and_still_saves(tmp_path: Path) -> None:
         proc.kill()
     assert proc.returncode == 0, stderr
     assert "stopping after the current batch" in stderr
-    assert "(stopped early)" in stdout and out.exists()
+    assert out.exists()
+    said = next(line for line in stdout.splitlines() if line.startswith("trained "))
+    meta = json.loads(out.with_suffix(".json").read_text())
+    stop = meta["stopped_at"]  # where the stop fell: inside epoch 2 or later (epoch 1 was printed)
+    assert stop["epoch"] >= 2 and meta["epochs_run"] == stop["epoch"] - (stop["batch"] < stop["batches"])
+    if stop["batch"] < stop["batches"]:
+        assert said == (f"trained {meta['epochs_run']} full epoch{'s' * (meta['epochs_run'] != 1)} "
+                        f"(stopped at batch {stop['batch']}/{stop['batches']})")

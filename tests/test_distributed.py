@@ -17,7 +17,8 @@ SCRIPT = textwrap.dedent(
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(
         cpu, [tf.config.LogicalDeviceConfiguration(), tf.config.LogicalDeviceConfiguration()])
-    from digitpad.ml.training import TrainConfig, make_strategy, train
+    from digitpad.ml.training import make_strategy, train
+    from digitpad.ml.config import TrainConfig
     strategy = make_strategy("mirrored")
     print("replicas", strategy.num_replicas_in_sync)
     batches = []
@@ -44,7 +45,7 @@ def test_mirrored_strategy_on_two_logical_cpus() -> None:
 
 def test_unknown_strategy_is_refused() -> None:
     from digitpad.errors import ConfigError
-    from digitpad.ml.training import TrainConfig
+    from digitpad.ml.config import TrainConfig
 
     with pytest.raises(ConfigError, match="strategy"):
         TrainConfig(strategy="tpu").check()

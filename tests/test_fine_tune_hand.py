@@ -12,7 +12,8 @@ from PIL import Image, ImageDraw
 
 from digitpad.imaging import prepare
 from digitpad.ml.inference import load_predictor
-from digitpad.ml.session import KerasTrainer, fine_tune_config
+from digitpad.ml.config import TrainConfig, fine_tune_settings
+from digitpad.ml.session import KerasTrainer
 from digitpad.personal import SampleStore
 
 
@@ -46,7 +47,7 @@ def test_fine_tuning_learns_a_hand_and_keeps_mnist(tmp_path: Path) -> None:
         for draw, label in ((slashed_zero, 0), (crossed_z_two, 2)):
             canvas = draw(int(dx))
             store.add(prepare(canvas).image, label, canvas=canvas)
-    outcome = KerasTrainer().fine_tune(fine_tune_config(limit=20000), base, store)
+    outcome = KerasTrainer().fine_tune(fine_tune_settings(TrainConfig(limit=20000)), base, store)
 
     after = [p.digit for p in outcome.predictor.predict_many([image for image, _ in fresh])]
     assert sum(d == label for d, (_, label) in zip(after, fresh)) >= 18

@@ -12,8 +12,10 @@ from digitpad.errors import ConfigError
 from digitpad.ml.data import load_mnist
 from digitpad.ml.evaluation import confusion_matrix, evaluate_probabilities, format_confusion
 from digitpad.ml.model import PARAMETERS, build_model
-from digitpad.ml.training import TrainConfig, train
-from digitpad.contracts import BatchEnd, EpochEnd
+from digitpad.ml.training import train
+from digitpad.ml.config import TrainConfig
+from digitpad.contracts import BatchEnd, EpochEnd, StopPoint, describe_epochs
+from digitpad.ml.storage import build_metadata
 
 
 @pytest.fixture(scope="module")
@@ -101,16 +103,41 @@ def test_stop_ends_within_one_batch(mnist) -> None:
         if len(batches) == 3:
             event.set()
 
+    epochs: list[EpochEnd] = []
     result = train(TrainConfig(epochs=3, limit=2560, validation=0, batch_size=128),
-                   on_batch=on_batch, stop=event, data=mnist)
+                   on_batch=on_batch, on_epoch=epochs.append, stop=event, data=mnist)
     assert len(batches) == 3
-    assert result.stopped and result.epochs_run == 1
+    # Keras ends the epoch early and calls on_epoch_end with the partial epoch's logs:
+    # that is not a full epoch, so nothing is recorded or reported as one.
+    assert result.stopped and result.epochs_run == 0 and epochs == [] and result.history == []
+    assert result.stop_point == StopPoint(epoch=1, batch=3, batches=20)
+    assert describe_epochs(result.epochs_run, result.stop_point) == "0 full epochs (stopped at batch 3/20)"
+    metadata = build_metadata(result)
+    assert metadata["epochs_run"] == 0
+    assert metadata["stopped_at"] == {"epoch": 1, "batch": 3, "batches": 20}
 
 
 @pytest.mark.slow
-def test_stop_callable_before_start(mnist) -> None:
-    result = train(TrainConfig(epochs=2, limit=512, validation=0), stop=lambda: True, data=mnist)
-    assert result.stopped
+def test_stop_at_an_epochs_last_batch_keeps_that_epoch(mnist) -> None:
+    event = threading.Event()
+
+    def on_batch(end: BatchEnd) -> None:
+        if end.epoch == 1 and end.step == end.steps:
+            event.set()
+
+    result = train(TrainConfig(epochs=3, limit=512, validation=0, batch_size=128),
+                   on_batch=on_batch, stop=event, data=mnist)
+    assert result.epochs_run == 1 and result.stop_point == StopPoint(1, 4, 4)
+    assert describe_epochs(result.epochs_run, result.stop_point) == "1 full epoch"
+
+
+@pytest.mark.slow
+def test_stop_before_start_still_runs_one_batch_and_says_so(mnist) -> None:
+    batches: list[BatchEnd] = []
+    result = train(TrainConfig(epochs=2, limit=512, validation=0, batch_size=128), on_batch=batches.append,
+                   stop=lambda: True, data=mnist)
+    assert result.stopped and len(batches) == 1  # Keras runs the first batch before it looks at the flag
+    assert result.epochs_run == 0 and result.stop_point == StopPoint(1, 1, 4)
 
 
 @pytest.mark.slow

@@ -90,15 +90,17 @@ def test_held_out_is_stable() -> None:
 def test_fine_tune_reports_before_and_after(tmp_path: Path) -> None:
     from digitpad.ml.inference import Predictor
     from digitpad.contracts import ModelInfo
-    from digitpad.ml.session import KerasTrainer, fine_tune_config
-    from digitpad.ml.training import TrainConfig, train
+    from digitpad.ml.config import TrainConfig, fine_tune_settings
+    from digitpad.ml.session import KerasTrainer
+    from digitpad.ml.training import train
+    from digitpad.ml.config import TrainConfig
 
     base_result = train(TrainConfig(epochs=1, limit=1000, validation=0))
     base = Predictor(base_result.model, ModelInfo(path="base.keras", name="base"))
     store = SampleStore(tmp_path / "s")
     for i in range(30):
         store.add(_digit(i), 4)  # a user whose vertical bars mean 4
-    outcome = KerasTrainer().fine_tune(fine_tune_config(limit=1000, validation=0), base, store)
+    outcome = KerasTrainer().fine_tune(fine_tune_settings(TrainConfig(limit=1000, validation=0)), base, store)
     report = outcome.fine_tune
     assert report is not None and report.personal_train + report.personal_test == 30
     assert 0 <= report.mnist_before <= 1 and 0 <= report.mnist_after <= 1
@@ -108,7 +110,8 @@ def test_fine_tune_reports_before_and_after(tmp_path: Path) -> None:
 
 
 def test_fine_tune_needs_samples(tmp_path: Path) -> None:
-    from digitpad.ml.session import KerasTrainer, fine_tune_config
+    from digitpad.ml.config import TrainConfig, fine_tune_settings
+    from digitpad.ml.session import KerasTrainer
 
     with pytest.raises(DataError, match="no personal samples"):
-        KerasTrainer().fine_tune(fine_tune_config(), base=None, store=SampleStore(tmp_path))
+        KerasTrainer().fine_tune(fine_tune_settings(TrainConfig()), base=None, store=SampleStore(tmp_path))

@@ -15,7 +15,8 @@ import numpy as np
 
 from digitpad.errors import DataError, TrainingAborted
 from digitpad.ml.evaluation import Evaluation
-from digitpad.ml.training import BatchHook, EpochHook, TrainConfig, TrainResult
+from digitpad.ml.training import BatchHook, EpochHook, TrainResult
+from digitpad.ml.config import TrainConfig
 
 PERSONAL_SHARE = 0.05  # personal samples make up about this share of each fine-tuning epoch
 
@@ -48,13 +49,6 @@ class Outcome:
     test_images: np.ndarray  # uint8 (N, 28, 28), aligned with evaluation.labels
     metadata: dict[str, Any] = field(default_factory=dict)
     fine_tune: FineTuneReport | None = None
-
-
-def fine_tune_config(**overrides: Any) -> TrainConfig:
-    """Defaults for fine-tuning: a gentle learning rate, one epoch, augmentation on."""
-    values: dict[str, Any] = {"epochs": 1, "learning_rate": 1e-4, "augment": True}
-    values.update(overrides)
-    return TrainConfig(**values)
 
 
 class KerasTrainer:
@@ -115,8 +109,10 @@ class KerasTrainer:
         outcome.metadata["base_model"] = getattr(base.info, "path", "")
         return outcome
 
-    def save(self, outcome: Outcome, path: str | Path) -> Path:
-        """Write the model and its metadata atomically; returns the path."""
+    def save(self, outcome: Outcome, path: str | Path, name: str | None = None) -> Path:
+        """Write the model and its metadata atomically (``name``: rename it first); returns the path."""
         from digitpad.ml.storage import save_model
 
+        if name:
+            outcome.metadata["name"] = name
         return save_model(outcome.result.model, path, outcome.metadata)

@@ -37,8 +37,9 @@ def build_metadata(result: Any, evaluation: Any = None, name: str | None = None)
         "outputs": "logits",
         "hyperparameters": result.config.as_dict(),
         "precision": result.policy,
-        "epochs_run": result.epochs_run,
+        "epochs_run": result.epochs_run,  # full epochs only
         "stopped_early": result.stopped,
+        "stopped_at": None if result.stop_point is None or not result.stopped else result.stop_point.to_json(),
         "train_images": result.train_images,
         "validation_accuracy": None if last is None else last.val_accuracy,
         "test_accuracy": None if evaluation is None else evaluation.accuracy,

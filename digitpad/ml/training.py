@@ -8,70 +8,28 @@ from __future__ import annotations
 import contextlib
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any, Callable
 
 import numpy as np
 
 import threading
 
-from digitpad.contracts import BatchEnd, BatchHook, EpochEnd, EpochHook
-from digitpad.errors import ConfigError, TrainingAborted
-from digitpad.ml.data import DEFAULT_VALIDATION, Mnist, load_mnist, split, to_model_input
+from digitpad.contracts import BatchEnd, BatchHook, EpochEnd, EpochHook, StopPoint
+from digitpad.errors import TrainingAborted
+from digitpad.ml.config import TrainConfig
+from digitpad.ml.data import Mnist, load_mnist, split, to_model_input
 
 
-STRATEGIES = ("default", "mirrored", "multiworker")
 PREFETCH = 2  # batches the input thread prepares ahead of the training step
 
 
 @dataclass
-class TrainConfig:
-    """Everything that decides a training run."""
-
-    epochs: int = 10
-    batch_size: int = 128
-    learning_rate: float = 1e-3
-    validation: int = DEFAULT_VALIDATION
-    limit: int | None = None
-    seed: int = 0
-    augment: bool = False
-    precision: str = "auto"
-    data: str | None = None
-    lr_decay: float = 1.0  # learning rate multiplier per epoch; 1.0 = constant, as in the seed
-    strategy: str = "default"
-    elastic: float = 0.0  # elastic-distortion strength (Simard et al. 2003); 0 = off
-
-    def check(self) -> None:
-        """Refuse absurd values with one clear message."""
-        _int_in("epochs", self.epochs, 1, 1000)
-        _int_in("batch size", self.batch_size, 1, 65536)
-        _int_in("validation size", self.validation, 0, 10_000_000)
-        _int_in("seed", self.seed, 0, 2**31 - 1)
-        if self.limit is not None:
-            _int_in("image limit", self.limit, 1, 10_000_000)
-        lr = self.learning_rate
-        if not isinstance(lr, (int, float)) or not math.isfinite(lr) or not 0 < lr <= 1:
-            raise ConfigError(f"learning rate must be a number in (0, 1], got {lr}")
-        decay = self.lr_decay
-        if not isinstance(decay, (int, float)) or not math.isfinite(decay) or not 0 < decay <= 1:
-            raise ConfigError(f"learning-rate decay must be a number in (0, 1], got {decay}")
-        if self.strategy not in STRATEGIES:
-            raise ConfigError(f"strategy must be one of {', '.join(STRATEGIES)}, got {self.strategy!r}")
-        if self.precision not in ("auto", "float32", "bfloat16"):
-            raise ConfigError(f"precision must be auto, float32 or bfloat16, got {self.precision!r}")
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-
-def _int_in(name: str, value: Any, low: int, high: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or not low <= value <= high:
-        raise ConfigError(f"{name} must be a whole number from {low} to {high}, got {value}")
-
-
-@dataclass
 class TrainResult:
-    """The trained model (float32 for inference and saving) and what happened."""
+    """The trained model (float32 for inference and saving) and what happened.
+
+    ``history`` holds full epochs only; a stop inside an epoch is ``stop_point``.
+    """
 
     model: Any
     config: TrainConfig
@@ -80,9 +38,11 @@ class TrainResult:
     policy: str = "float32"
     data_sha256: str = ""
     train_images: int = 0
+    stop_point: StopPoint | None = None
 
     @property
     def epochs_run(self) -> int:
+        """Full epochs trained."""
         return len(self.history)
 
 
@@ -257,6 +217,7 @@ class _HookMixin:
         self.on_batch, self.on_epoch, self.should_stop = on_batch, on_epoch, should_stop
         self.result = result
         self._epoch = 0
+        self._step = 0
         self._seen = 0
         self._t0 = self._t_last = 0.0
 
@@ -264,15 +225,17 @@ class _HookMixin:
         if self.should_stop():
             self.model.stop_training = True
             self.result.stopped = True
+            self.result.stop_point = StopPoint(1, 0, self.steps)
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         self._epoch = epoch + 1
+        self._step = 0
         self._seen = 0
         self._t0 = self._t_last = time.perf_counter()
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
         logs = logs or {}
-        step = batch + 1
+        step = self._step = batch + 1
         self._seen = min(step * self.result.config.batch_size, self.n)
         self._t_last = time.perf_counter()
         if self.on_batch is not None:
@@ -284,8 +247,11 @@ class _HookMixin:
                 raise TrainingAborted("training aborted")  # leaves fit at once: no validation pass
             self.model.stop_training = True
             self.result.stopped = True
+            self.result.stop_point = StopPoint(self._epoch, step, self.steps)
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if self._step < self.steps:  # Keras ends a stopped epoch early: not a full epoch
+            return
         logs = logs or {}
         seconds = time.perf_counter() - self._t0
         val_loss, val_acc = logs.get("val_loss"), logs.get("val_accuracy")

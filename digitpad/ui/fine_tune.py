@@ -1,42 +1,18 @@
-"""Fine-tuning from the Train tab: its settings, tooltip and the before/after report.
+"""Fine-tuning from the Train tab: its tooltip and the before/after report.
 
-The Train tab's controls default to a full training run (10 epochs, learning
-rate 1e-3, no augmentation). Fine-tuning wants gentler defaults (1 epoch, 1e-4,
-augmentation on, from :func:`digitpad.ml.session.fine_tune_config`); each of
-those three controls still at its training default takes the fine-tuning
-default, and one the user changed is used as set. Qt-free and TensorFlow-free.
+Which settings fine-tuning uses is decided by one rule for the CLI and the GUI,
+:func:`digitpad.ml.config.fine_tune_settings`. Qt-free and TensorFlow-free.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import math
 from typing import Any
 
-from digitpad.ml.training import TrainConfig
-
-TUNED = ("epochs", "learning_rate", "augment")  # the settings with their own fine-tuning defaults
+from digitpad.ml.config import fine_tune_text
 
 FINE_TUNE_TIP = ("Continue training the model the Draw tab uses on MNIST plus the drawings you saved with "
                  "\"Wrong? It's a …\", then compare accuracy before and after.\n"
-                 "Uses 1 epoch, learning rate 0.0001 and augmentation unless you changed those settings; "
-                 "the other settings apply as shown.")
-
-
-def _same(a: Any, b: Any) -> bool:
-    if isinstance(a, float) or isinstance(b, float):
-        return math.isclose(float(a), float(b), rel_tol=1e-9)
-    return bool(a == b)
-
-
-def fine_tune_settings(config: TrainConfig) -> TrainConfig:
-    """``config`` with epochs, learning rate and augmentation at fine-tuning defaults where untouched."""
-    from digitpad.ml.session import fine_tune_config  # numpy and dataclasses only
-
-    training, tuning = TrainConfig(), fine_tune_config()
-    changes = {name: getattr(tuning, name) for name in TUNED
-               if _same(getattr(config, name), getattr(training, name))}
-    return dataclasses.replace(config, **changes)
+                 f"Fine-tuning {fine_tune_text()}; the other settings apply as shown.")
 
 
 def _percent(value: float | None) -> str:

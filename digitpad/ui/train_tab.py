@@ -21,10 +21,11 @@ from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDoubleS
 
 from digitpad.errors import ConfigError
 from digitpad.ml.precision import cpu_has_bf16
-from digitpad.ml.training import TrainConfig
+from digitpad.ml.config import TrainConfig
 from digitpad.contracts import BatchEnd, EpochEnd
 from digitpad.ui.confusion_view import EvaluationView
-from digitpad.ui.fine_tune import FINE_TUNE_TIP, fine_tune_settings, report_text
+from digitpad.ml.config import fine_tune_settings
+from digitpad.ui.fine_tune import FINE_TUNE_TIP, report_text
 from digitpad.ui.theme import error_color, is_palette_change
 from digitpad.ui.training_charts import TrainingCharts
 from digitpad.ui.training_worker import BATCH_INTERVAL_S, TrainingRun, failure_message
@@ -333,7 +334,7 @@ class TrainTab(QWidget):
     def start_fine_tune(self) -> bool:
         """Fine-tune the Draw tab's model on MNIST plus the user's samples, in the worker thread.
 
-        Settings: see :func:`digitpad.ui.fine_tune.fine_tune_settings`. With no samples the
+        Settings: see :func:`digitpad.ml.config.fine_tune_settings`. With no samples the
         trainer's DataError ("no personal samples yet…") appears in the error line.
         """
         if self._run is not None:

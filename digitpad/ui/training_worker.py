@@ -21,7 +21,8 @@ from typing import Any, Callable
 from PySide6.QtCore import QObject, Qt, QThread, Signal, Slot
 
 from digitpad.errors import DigitpadError, TrainingAborted
-from digitpad.ml.training import StopFlag, TrainConfig
+from digitpad.ml.training import StopFlag
+from digitpad.ml.config import TrainConfig
 from digitpad.contracts import BatchEnd, EpochEnd
 
 log = logging.getLogger(__name__)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -65,7 +65,8 @@ class FakePredictor:
         xs = np.linspace(0, a.shape[1] - 1, 28).astype(int)
         return 1.0 - a[np.ix_(ys, xs)] / 255.0
 
-    def predict(self, array: np.ndarray) -> Prediction:
+    def predict(self, source: Any) -> Prediction:
+        array = np.asarray(source)
         with self._lock:
             self.arrays.append(np.array(array, copy=True))
         if self.delay:
@@ -73,6 +74,17 @@ class FakePredictor:
         if self.error is not None:
             raise self.error
         return from_probabilities(self.probabilities_for(array), self.small(array))
+
+    def predict_many(self, sources: Sequence[Any] | Iterable[Any]) -> list[Prediction]:
+        return [self.predict(source) for source in sources]
+
+    def predict_prepared(self, image: np.ndarray) -> Prediction:
+        return from_probabilities(self.probabilities(image[np.newaxis])[0], image)
+
+    def probabilities(self, images: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+        """For already-normalised white-on-black images: the ink rule on their paper form."""
+        paper = [255.0 - np.asarray(image, np.float32) * 255.0 for image in images]
+        return np.stack([self.probabilities_for(a) for a in paper]) if paper else np.zeros((0, 10), np.float32)
 
 
 @pytest.fixture

@@ -11,16 +11,17 @@ from __future__ import annotations
 import threading
 import time
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
+from digitpad.contracts import (BatchEnd, BatchHook, EpochEnd, EpochHook, ModelInfo, Prediction, StopPoint,
+                                from_probabilities)
 from digitpad.ml.evaluation import Evaluation, confusion_matrix
-from digitpad.contracts import ModelInfo
-from digitpad.errors import DataError
+from digitpad.errors import DataError, TrainingAborted
 from digitpad.ml.session import FineTuneReport, Outcome
-from digitpad.ml.training import TrainConfig, TrainResult
-from digitpad.contracts import BatchEnd, EpochEnd
+from digitpad.ml.training import TrainResult
+from digitpad.ml.config import TrainConfig
 
 TEST_IMAGES = 60  # test image i shows digit i % 10 ...
 CONFUSIONS = {4: 9, 14: 9, 24: 9, 7: 1, 13: 8}  # ... except these, which the model misreads
@@ -59,17 +60,24 @@ def fake_evaluation() -> Evaluation:
 
 
 class FakeModelPredictor:
-    """What the trained run hands to the Draw tab: ``.info`` plus a constant answer."""
+    """What the trained run hands to the Draw tab: ``.info`` plus a constant answer (a 3)."""
 
     def __init__(self, info: ModelInfo) -> None:
         self.info = info
 
-    def predict(self, source: Any) -> Any:
-        from digitpad.contracts import from_probabilities
+    def probabilities(self, images: np.ndarray, batch_size: int = 1024) -> np.ndarray:
+        probs = np.full((len(images), 10), 0.01, np.float32)
+        probs[:, 3] = 0.91
+        return probs
 
-        probs = np.full(10, 0.01, np.float32)
-        probs[3] = 0.91
-        return from_probabilities(probs, np.zeros((28, 28), np.float32))
+    def predict(self, source: Any) -> Prediction:
+        return self.predict_prepared(np.zeros((28, 28), np.float32))
+
+    def predict_many(self, sources: Sequence[Any] | Iterable[Any]) -> list[Prediction]:
+        return [self.predict(source) for source in sources]
+
+    def predict_prepared(self, image: np.ndarray) -> Prediction:
+        return from_probabilities(self.probabilities(image[np.newaxis])[0], image)
 
 
 class FakeTrainer:
@@ -117,8 +125,9 @@ class FakeTrainer:
                                  seconds=1.5 * epoch, samples_per_second=1000.0 + epoch))
         return batches, ends
 
-    def run(self, config: TrainConfig, on_batch: Any = None, on_epoch: Any = None, stop: Any = None,
-            initial_model: Any = None) -> Outcome:
+    def run(self, config: TrainConfig, on_batch: BatchHook | None = None, on_epoch: EpochHook | None = None,
+            stop: Any = None, initial_model: Any = None,
+            extra: tuple[np.ndarray, np.ndarray] | None = None) -> Outcome:
         config.check()
         self.runs += 1
         self.configs.append(config)
@@ -126,12 +135,9 @@ class FakeTrainer:
         failing = self.fail is not None and self.runs <= self.fail_runs
         batches, ends = self.script(config.epochs)
         history: list[EpochEnd] = []
-        stopped = False
+        stop_point: StopPoint | None = None
         done = 0
-        for batch in batches:
-            if stop is not None and stop.is_set():  # Keras checks after each batch: same effect
-                stopped = True
-                break
+        for batch in batches:  # like Keras: a batch runs, then the stop flag is looked at
             if failing and done == self.fail_after:
                 raise self.fail
             if self.delay:
@@ -148,14 +154,19 @@ class FakeTrainer:
                 self.epochs.append(end)
                 if on_epoch is not None:
                     on_epoch(end)
-        stopped = stopped or (stop is not None and stop.is_set())
+            if stop is not None and stop.is_set():
+                if getattr(stop, "aborted", False):
+                    raise TrainingAborted("training aborted")
+                stop_point = StopPoint(batch.epoch, batch.step, batch.steps)
+                break
+        stopped = stop_point is not None
         if failing:
             raise self.fail
         if self.evaluation_delay:
             time.sleep(self.evaluation_delay)
         evaluation = fake_evaluation()
         result = TrainResult(model=object(), config=config, history=history, stopped=stopped,
-                             policy="float32", data_sha256="0" * 64, train_images=640)
+                             policy="float32", data_sha256="0" * 64, train_images=640, stop_point=stop_point)
         info = ModelInfo(path="", name=f"fake run {self.runs}", test_accuracy=evaluation.accuracy,
                          date="2024-05-01T12:00:00+00:00", metadata={"epochs_run": len(history)})
         outcome = Outcome(result, evaluation, FakeModelPredictor(info), fake_test_images(),
@@ -163,8 +174,8 @@ class FakeTrainer:
         self.outcomes.append(outcome)
         return outcome
 
-    def fine_tune(self, config: TrainConfig, base: Any, store: Any, on_batch: Any = None, on_epoch: Any = None,
-                  stop: Any = None) -> Outcome:
+    def fine_tune(self, config: TrainConfig, base: Any, store: Any, on_batch: BatchHook | None = None,
+                  on_epoch: EpochHook | None = None, stop: Any = None) -> Outcome:
         """Like KerasTrainer.fine_tune: refuses an empty store, plays the scripted run, adds a report."""
         from digitpad.personal import held_out
 
@@ -182,8 +193,10 @@ class FakeTrainer:
                                            int((~test).sum()), int(test.sum()))
         return outcome
 
-    def save(self, outcome: Outcome, path: str | Path) -> Path:
+    def save(self, outcome: Outcome, path: str | Path, name: str | None = None) -> Path:
         path = Path(path)
+        if name:
+            outcome.metadata["name"] = name
         self.saves.append((outcome, path))
         path.write_bytes(b"fake model")
         return path

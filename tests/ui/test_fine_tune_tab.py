@@ -12,9 +12,10 @@ from PySide6.QtCore import QSettings, Qt, QThread
 from PySide6.QtWidgets import QCheckBox, QDoubleSpinBox, QLabel, QMessageBox, QPushButton, QSpinBox
 
 from digitpad.ml.session import FineTuneReport
-from digitpad.ml.training import TrainConfig
+from digitpad.ml.config import TrainConfig
 from digitpad.personal import SampleStore, held_out, samples_dir
-from digitpad.ui.fine_tune import FINE_TUNE_TIP, fine_tune_settings, report_text
+from digitpad.ml.config import fine_tune_settings
+from digitpad.ui.fine_tune import FINE_TUNE_TIP, report_text
 from digitpad.ui.main_window import MainWindow
 from digitpad.ui.train_tab import TrainTab
 from digitpad.ui.training_worker import TrainingWorker

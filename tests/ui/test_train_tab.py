@@ -16,7 +16,7 @@ from PySide6.QtWidgets import (QApplication, QCheckBox, QComboBox, QDoubleSpinBo
 
 from digitpad.errors import DataError, ModelError
 from digitpad.ml.precision import cpu_has_bf16
-from digitpad.ml.training import TrainConfig
+from digitpad.ml.config import TrainConfig
 from digitpad.contracts import BatchEnd, EpochEnd
 from digitpad.paths import models_dir
 from digitpad.ui.training_charts import (BATCH_LOSS, SMOOTHING, TRAIN_ACCURACY, TRAIN_LOSS, VAL_ACCURACY, VAL_LOSS,

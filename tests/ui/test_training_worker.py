@@ -13,7 +13,7 @@ import pytest
 from PySide6.QtCore import QThread
 
 from digitpad.errors import ConfigError, DataError
-from digitpad.ml.training import TrainConfig
+from digitpad.ml.config import TrainConfig
 from digitpad.contracts import BatchEnd
 from digitpad.ui.training_worker import BatchThrottle, TrainingRun, TrainingWorker, failure_message
 
@@ -230,7 +230,7 @@ def test_ui_modules_do_not_import_tensorflow() -> None:
 def test_abort_is_reported_as_cancelled_not_failed(qtbot) -> None:
     """Closing the app aborts mid-run: the trainer gives up (TrainingAborted) and the run ends quietly."""
     from digitpad.errors import TrainingAborted
-    from digitpad.ml.training import TrainConfig
+    from digitpad.ml.config import TrainConfig
     from digitpad.ui.training_worker import TrainingWorker
 
     class GivesUp:
