@@ -169,20 +169,10 @@ def train(
 
 
 def make_strategy(name: str) -> Any:
-    """A tf.distribute strategy by name; None for the default (one device)."""
-    if name == "default":
-        return None
-    from digitpad.ml.backend import load_keras
+    """A tf.distribute strategy by name; None for the default (see digitpad.ml.distribute)."""
+    from digitpad.ml.distribute import make_strategy as make
 
-    load_keras()
-    import tensorflow as tf
-
-    if name == "multiworker":
-        return tf.distribute.MultiWorkerMirroredStrategy()  # workers come from TF_CONFIG
-    gpus = tf.config.list_logical_devices("GPU")
-    cpus = tf.config.list_logical_devices("CPU")
-    devices = [d.name for d in gpus] if gpus else [d.name for d in cpus]
-    return tf.distribute.MirroredStrategy(devices=devices)
+    return make(name)
 
 
 def _stop_callable(stop: Any) -> StopRequest:
