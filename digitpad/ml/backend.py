@@ -77,7 +77,7 @@ def _stderr_captured() -> Iterator[None]:
         return
     sink = tempfile.TemporaryFile()
     real = open(saved, "w", closefd=False, encoding=getattr(original, "encoding", None) or "utf-8",
-                errors="backslashreplace", line_buffering=True)
+                errors="backslashreplace", buffering=1)
     kept = io.StringIO()
     router = _Router(original, real, kept)
     failed = True
