@@ -28,7 +28,7 @@ _lock = threading.Lock()
 # What TensorFlow prints while it starts: absl log lines ("I0000 00:00:1796.123 7995 port.cc:153] ..."),
 # absl's note that it is not initialised yet, and cpu_feature_guard's second line.
 _CHATTER = re.compile(
-    r"[IWEF]\d{4} \d\d:\d\d:\d\d\.\d+\s+\d+ [\w.\-]+:\d+\]"
+    r"[IWEF]\d{4} \d\d:\d\d:\d+\.\d+\s+\d+ [\w.\-]+:\d+\]"
     r"|WARNING: All log messages before absl::InitializeLog\(\) is called are written to STDERR"
     r"|To enable the following instructions: .* rebuild TensorFlow with the appropriate compiler flags\."
 )
