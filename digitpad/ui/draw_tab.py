@@ -11,7 +11,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PySide6.QtCharts import QBarCategoryAxis, QBarSeries, QBarSet, QChart, QChartView, QValueAxis
 from PySide6.QtCore import QEvent, QMargins, Qt, QTimer, Signal
 from PySide6.QtGui import QCloseEvent, QFont, QPainter, QPalette, QPixmap
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSpinBox, QVBoxLayout, QWidget)
@@ -21,6 +20,7 @@ from digitpad.ui.canvas import DEFAULT_BRUSH_WIDTH, MAX_BRUSH_WIDTH, MIN_BRUSH_W
 from digitpad.ui.corrections import Corrections
 from digitpad.ui.images import gray_to_qimage
 from digitpad.ui.prediction_service import PredictionService
+from digitpad.ui.probability_chart import ProbabilityChart
 from digitpad.ui.theme import current_palette, is_palette_change, mix, style_chart
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -49,72 +49,6 @@ def spoken_text(prediction: Prediction | None) -> str:
         first, second = prediction.ranked[:2]
         return f"The model is not sure: {first} or {second}"
     return f"The model reads {prediction.digit}, {prediction.confidence * 100:.0f} % sure"
-
-
-class ProbabilityChart(QChartView):
-    """Ten bars, one per digit, updated in place (the chart is built once)."""
-
-    def __init__(self, parent: QWidget | None = None) -> None:
-        self._set = QBarSet("probability")
-        self._set.append([0.0] * 10)
-        self.series = QBarSeries()
-        self.series.append(self._set)
-        self.series.setBarWidth(0.8)
-        chart = QChart()
-        chart.addSeries(self.series)
-        chart.legend().hide()
-        chart.setAnimationOptions(QChart.AnimationOption.NoAnimation)
-        chart.setMargins(QMargins(4, 4, 4, 4))
-        chart.setBackgroundRoundness(0)
-        self.axis_x = QBarCategoryAxis()
-        self.axis_x.append([str(d) for d in range(10)])
-        self.axis_y = QValueAxis()
-        self.axis_y.setRange(0.0, 1.0)
-        self.axis_y.setTickCount(3)
-        self.axis_y.setLabelFormat("%.1f")
-        chart.addAxis(self.axis_x, Qt.AlignmentFlag.AlignBottom)
-        chart.addAxis(self.axis_y, Qt.AlignmentFlag.AlignLeft)
-        self.series.attachAxis(self.axis_x)
-        self.series.attachAxis(self.axis_y)
-        super().__init__(chart, parent)
-        self.setObjectName("probabilityChart")
-        self.setAccessibleName("Probability of each digit")
-        self.setToolTip("How likely the model finds each digit; the top one is highlighted")
-        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # nothing to operate; the description says it all
-        self.setRenderHint(QPainter.RenderHint.Antialiasing)
-        self.setMinimumSize(260, 160)
-        self.apply_palette()
-
-    def apply_palette(self) -> None:
-        """Colours from the application palette: muted bars, the top one in the highlight colour."""
-        palette = current_palette()
-        style_chart(self.chart(), palette)
-        self._set.setColor(mix(palette.color(QPalette.ColorRole.WindowText),
-                               palette.color(QPalette.ColorRole.Base), 0.45))
-        self._set.setBorderColor(palette.color(QPalette.ColorRole.Base))
-        self._set.setSelectedColor(palette.color(QPalette.ColorRole.Highlight))
-        selected = self._set.selectedBars()
-        self._set.deselectAllBars()  # a selected bar keeps its old colour until it is selected again
-        self._set.selectBars(selected)
-
-    def changeEvent(self, event: QEvent) -> None:
-        if is_palette_change(event):
-            self.apply_palette()
-        super().changeEvent(event)
-
-    def values(self) -> list[float]:
-        return [self._set.at(i) for i in range(self._set.count())]
-
-    def set_probabilities(self, probabilities: np.ndarray, top: int | None) -> None:
-        """Replace the ten bar heights; highlight the top digit's bar."""
-        for index, value in enumerate(np.asarray(probabilities, dtype=float).reshape(-1)[:10]):
-            self._set.replace(index, float(value))
-        self._set.deselectAllBars()
-        if top is not None:
-            self._set.selectBar(top)
-        ranked = sorted(enumerate(self.values()), key=lambda pair: -pair[1])[:3]
-        self.setAccessibleDescription("" if top is None else "Most likely: " + ", ".join(
-            f"{digit} {value * 100:.0f} %" for digit, value in ranked))
 
 
 class DrawTab(QWidget):
