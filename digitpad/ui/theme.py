@@ -2,10 +2,10 @@
 
 digitpad follows the system palette (Qt 6 picks the desktop's light or dark
 scheme). Nothing in the UI hard-codes a text or background colour: labels use
-the palette as it is, and charts, which QtCharts paints with its own theme,
-take their background, label, grid and series colours from the palette via
-:func:`style_chart` and re-style themselves on ``PaletteChange``. The drawing
-canvas is the one exception: it is paper (white, black ink) in every theme.
+the palette as it is; charts take their colours from :func:`chart_colors` (the
+pyqtgraph plots through :func:`style_chart`, painted charts in ``paintEvent``)
+and re-style themselves on ``PaletteChange``. The drawing canvas is the one
+exception: it is paper (white, black ink) in every theme.
 
 :func:`use_scheme` forces Fusion with a light or dark palette; the screenshot
 script and the theme tests use it.
@@ -13,14 +13,17 @@ script and the theme tests use it.
 
 from __future__ import annotations
 
-from typing import Literal
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Literal
 
-from PySide6.QtCharts import QChart
 from PySide6.QtCore import QEvent, Qt
-from PySide6.QtGui import QBrush, QColor, QGuiApplication, QIcon, QPalette, QPen
+from PySide6.QtGui import QColor, QGuiApplication, QIcon, QPalette
 from PySide6.QtWidgets import QApplication
 
 from digitpad.ui import qtfix  # noqa: F401  - must precede any emit (PySide6 6.12 refcount bug)
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pyqtgraph as pg
 
 Scheme = Literal["light", "dark"]
 PALETTE_EVENTS = (QEvent.Type.PaletteChange, QEvent.Type.ApplicationPaletteChange)
@@ -105,26 +108,58 @@ def error_color(palette: QPalette | None = None) -> QColor:
     return QColor(_ERROR[scheme_of(palette)])
 
 
-def style_chart(chart: QChart, palette: QPalette | None = None) -> None:
-    """Give a QtCharts chart the palette's colours: background, titles, labels, grid, legend.
+@dataclass(frozen=True)
+class ChartColors:
+    """The colours of a chart in one palette: the frame, the plot area and what is drawn on them."""
 
-    Series colours are left alone (their owners pick them, see :func:`series_colors`).
-    """
+    window: QColor  # around the plot: titles, tick labels and legends sit on it
+    base: QColor  # the plot area
+    text: QColor  # titles, tick labels, axis titles, legend text
+    grid: QColor  # grid lines inside the plot area
+    axis: QColor  # axis lines and the plot area's frame
+    muted: QColor  # bars and marks that are not the point of interest
+    highlight: QColor  # the one mark that is
+
+
+def chart_colors(palette: QPalette | None = None) -> ChartColors:
+    """Chart colours from the palette, so both themes read well (text on window is the palette's own pair)."""
     palette = palette if palette is not None else current_palette()
-    window = palette.color(QPalette.ColorRole.Window)
+    window, base = palette.color(QPalette.ColorRole.Window), palette.color(QPalette.ColorRole.Base)
     text = palette.color(QPalette.ColorRole.WindowText)
-    chart.setBackgroundBrush(QBrush(window))
-    chart.setBackgroundPen(QPen(Qt.PenStyle.NoPen))
-    chart.setPlotAreaBackgroundBrush(QBrush(palette.color(QPalette.ColorRole.Base)))
-    chart.setPlotAreaBackgroundVisible(True)
-    chart.setTitleBrush(QBrush(text))
-    chart.legend().setLabelColor(text)
-    grid, line = mix(text, window, 0.18), mix(text, window, 0.55)
-    for axis in chart.axes():
-        axis.setLabelsBrush(QBrush(text))
-        axis.setTitleBrush(QBrush(text))
-        axis.setGridLineColor(grid)
-        axis.setLinePenColor(line)
+    return ChartColors(window=window, base=base, text=text, grid=mix(text, base, 0.16), axis=mix(text, window, 0.55),
+                       muted=mix(palette.color(QPalette.ColorRole.Text), base, 0.45),
+                       highlight=palette.color(QPalette.ColorRole.Highlight))
+
+
+def style_chart(plot: pg.PlotWidget, palette: QPalette | None = None) -> None:
+    """Give a pyqtgraph plot the palette's colours: background, plot area, title, axes, grid, legend.
+
+    Curve colours are left alone (their owners pick them, see :func:`series_colors`).
+    Works on the plot's own methods, so this module does not import pyqtgraph.
+    """
+    colors = chart_colors(palette)
+    plot.setBackground(QColor(colors.window))
+    item = plot.getPlotItem()
+    item.getViewBox().setBackgroundColor(QColor(colors.base))
+    title = item.titleLabel
+    font = QApplication.font() if QGuiApplication.instance() is not None else None
+    size = {"size": f"{font.pointSizeF():g}pt"} if font is not None and font.pointSizeF() > 0 else {}
+    title.setText(title.text, color=colors.text.name(), **size)  # the app's text size, not pyqtgraph's 11 pt
+    for name in ("left", "bottom"):
+        axis = item.getAxis(name)
+        axis.setPen(QColor(colors.axis))
+        axis.setTextPen(QColor(colors.text))  # also the axis title's colour
+        axis.setTickPen(QColor(colors.grid))  # ticks span the plot as grid lines, at this exact colour
+        axis.setStyle(tickAlpha=255, maxTickLevel=0)  # major ticks only: a calm grid
+    legend = item.legend
+    if legend is not None:
+        backing = QColor(colors.base)
+        backing.setAlpha(220)  # curves behind the legend still show through a little
+        legend.setBrush(backing)
+        legend.setPen(None)
+        legend.setLabelTextColor(QColor(colors.text))
+        for _sample, label in legend.items:  # labels keep their old colour until re-rendered
+            label.setText(label.text, color=colors.text.name())
 
 
 def dark_palette() -> QPalette:

@@ -1,23 +1,35 @@
-"""Live training charts: loss and accuracy per epoch, and a smoothed per-batch loss.
+"""Live training charts (pyqtgraph): loss and accuracy per epoch, and smoothed per-batch curves.
 
 The x axis counts epochs; a batch sits at a fractional epoch (``epoch - 1 +
-step / steps``), so the batch curve ends exactly at each epoch's point.
+step / steps``), so a batch curve ends exactly at each epoch's point. Points
+are appended into NumPy buffers and handed to the existing plot items with
+``setData``: nothing is re-created per update. The view ranges are fixed
+(epochs 0..N padded so the last points are whole; loss from 0 up to a round
+ceiling that only grows; accuracy 0..1), so live updates never make the axes
+jitter.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from typing import Callable, Union
 
-from PySide6.QtCharts import QChart, QChartView, QLineSeries, QValueAxis
-from PySide6.QtCore import QEvent, QPointF, Qt
-from PySide6.QtGui import QColor, QPainter, QPalette, QPen
-from PySide6.QtWidgets import QHBoxLayout, QWidget
+import numpy as np
+import pyqtgraph as pg
+from PySide6.QtCore import QEvent, QObject, Qt, Signal
+from PySide6.QtGui import QColor, QPalette, QPen
+from PySide6.QtWidgets import QApplication, QHBoxLayout, QWidget
 
 from digitpad.contracts import BatchEnd, EpochEnd
-from digitpad.ui.theme import current_palette, is_palette_change, series_colors, style_chart
+from digitpad.ui.theme import chart_colors, current_palette, is_palette_change, series_colors, style_chart
 
 SMOOTHING = 0.9  # weight of the past per batch in the moving average
+X_PAD = 0.04  # share of the x range added on both sides: markers at epoch 0 and N stay whole
+Y_PAD = 0.04  # the same for y: a loss of 0 or an accuracy of 1 is not cut in half
+HEADROOM = 0.02  # a value on a round limit gets the next one: the top point is below the top grid line
+NICE = (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)  # round y limits, times a power of ten
+MARKER = 7  # px, the per-epoch points
 
 # Legend names: the chart titles say "Loss" / "Accuracy", so one word each keeps the
 # legend whole in a narrow window.
@@ -26,6 +38,7 @@ VAL_LOSS = "val"
 BATCH_LOSS = "batch"  # smoothed per-batch loss (see LossSmoother)
 TRAIN_ACCURACY = "train"
 VAL_ACCURACY = "val"
+BATCH_ACCURACY = "batch"  # smoothed per-batch accuracy (the same smoother, fed the accuracy)
 
 ColorSource = Union[QColor, Qt.GlobalColor, Callable[[QPalette], QColor]]  # fixed, or from the palette
 
@@ -43,6 +56,30 @@ def batch_color(palette: QPalette) -> QColor:
     color = train_color(palette)
     color.setAlpha(110)
     return color
+
+
+def nice_ceiling(value: float) -> float:
+    """The smallest round number (1, 1.2, 1.5, 2, 2.5, 3, 4, 5, 6, 8 times a power of ten) >= ``value``."""
+    if not value > 0:
+        return 1.0
+    scale = 10.0 ** math.floor(math.log10(value))
+    return next(n * scale for n in NICE if n * scale >= value * (1 - 1e-9))
+
+
+def nice_floor(value: float) -> float:
+    """The largest round number <= ``value`` (mirrors :func:`nice_ceiling`; 0 stays 0)."""
+    if value < 0:
+        return -nice_ceiling(-value)
+    if value == 0:
+        return 0.0
+    scale = 10.0 ** math.floor(math.log10(value))
+    return max(n * scale for n in NICE if n * scale <= value * (1 + 1e-9))
+
+
+def epoch_tick_step(epochs: int) -> int:
+    """A round tick step that puts at most about six ticks on 0..``epochs``."""
+    steps = (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000)
+    return next((s for s in steps if s * 5 >= epochs), math.ceil(epochs / 5))
 
 
 class LossSmoother:
@@ -82,126 +119,188 @@ class LossSmoother:
         return self.value
 
 
-class MetricChart(QChartView):
-    """A line chart of named series over epochs; the axes grow with the data."""
+class Curve(QObject):
+    """One named line of a chart: its points in growing NumPy buffers, shown by one PlotDataItem.
+
+    ``append`` writes into the buffers and hands the filled part to the same
+    item with ``setData`` (no new items, no copies of Python lists).
+    ``pointAdded(index)`` follows each accepted point.
+    """
+
+    pointAdded = Signal(int)
+
+    def __init__(self, item: pg.PlotDataItem, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.item = item
+        self._x = np.empty(64, np.float64)
+        self._y = np.empty(64, np.float64)
+        self._count = 0
+
+    def count(self) -> int:
+        return self._count
+
+    def data(self) -> tuple[np.ndarray, np.ndarray]:
+        """Copies of the x and y values, in the order added."""
+        return self._x[:self._count].copy(), self._y[:self._count].copy()
+
+    def points(self) -> list[tuple[float, float]]:
+        return [(float(x), float(y)) for x, y in zip(*self.data())]
+
+    def append(self, x: float, y: float) -> None:
+        if self._count == len(self._x):  # grow by doubling: amortised O(1) per point
+            self._x = np.concatenate([self._x, np.empty_like(self._x)])
+            self._y = np.concatenate([self._y, np.empty_like(self._y)])
+        self._x[self._count], self._y[self._count] = x, y
+        self._count += 1
+        self.item.setData(self._x[:self._count], self._y[:self._count], skipFiniteCheck=True)
+        self.pointAdded.emit(self._count - 1)
+
+    def clear(self) -> None:
+        self._count = 0
+        self.item.setData([], [])
+
+
+class MetricChart(pg.PlotWidget):
+    """A line chart of named curves over epochs with fixed, padded ranges.
+
+    The y range is ``y_floor``..``y_ceiling`` where given; a missing limit is a
+    round number beyond the data that only ever widens (until ``reset``), so the
+    axes move rarely and never back and forth.
+    """
 
     def __init__(self, title: str, y_title: str, *, y_floor: float | None = None,
-                 y_ceiling: float | None = None, parent: QWidget | None = None) -> None:
+                 y_ceiling: float | None = None, legend_corner: str = "top-right",
+                 parent: QWidget | None = None) -> None:
         super().__init__(parent)
+        self._title = title
         self._y_floor, self._y_ceiling = y_floor, y_ceiling
-        self._series: dict[str, QLineSeries] = {}
-        self._colors: dict[str, ColorSource] = {}
-        self._points: dict[str, list[tuple[float, float]]] = {}
-        self._low = math.inf
-        self._high = -math.inf
-        chart = QChart()
-        chart.setTitle(title)
-        chart.legend().setAlignment(Qt.AlignmentFlag.AlignBottom)
-        self.x_axis = QValueAxis()
-        self.x_axis.setTitleText("epoch")
-        self.x_axis.setLabelFormat("%.0f")
-        self.x_axis.setTickType(QValueAxis.TickType.TicksDynamic)
-        self.x_axis.setTickAnchor(0.0)
-        self.y_axis = QValueAxis()
-        self.y_axis.setTitleText(y_title)
-        chart.addAxis(self.x_axis, Qt.AlignmentFlag.AlignBottom)
-        chart.addAxis(self.y_axis, Qt.AlignmentFlag.AlignLeft)
-        self.setChart(chart)
+        self._curves: dict[str, Curve] = {}
+        self._styles: dict[str, tuple[ColorSource, float, bool]] = {}
+        self._epochs = 1
+        self._y_low, self._y_high = self._default_y()
+        plot = self.getPlotItem()
+        plot.setTitle(title)
+        plot.setLabel("bottom", "epoch")
+        plot.setLabel("left", y_title)
+        plot.showGrid(x=True, y=True)
+        plot.setMenuEnabled(False)
+        plot.hideButtons()  # no auto-range "A" button: the ranges are fixed on purpose
+        plot.setMouseEnabled(x=False, y=False)
+        plot.disableAutoRange()
+        plot.getViewBox().setDefaultPadding(0.0)
+        dx, dy = 8, (8 if legend_corner.startswith("top") else -8)
+        size = f"{QApplication.font().pointSizeF():g}pt" if QApplication.instance() else "9pt"
+        plot.addLegend(offset=(-dx if legend_corner.endswith("right") else dx, dy), labelTextSize=size,
+                       colCount=3, horSpacing=4)
         self.setAccessibleName(f"{title} chart")
         self.setToolTip(f"{title} per epoch while training; the legend names the curves")
         self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # nothing to operate; the epoch table has the numbers
-        self.setRenderHint(QPainter.RenderHint.Antialiasing)
-        self.setMinimumSize(220, 200)
-        self.set_epochs(1)
-        self._rescale_y()
+        self.setMinimumSize(180, 150)
+        self._apply_ranges()
         self.apply_palette()
 
+    # --- colours ------------------------------------------------------------------
     def apply_palette(self) -> None:
-        """Chart and series colours from the application palette (light or dark)."""
+        """Chart and curve colours from the application palette (light or dark)."""
         palette = current_palette()
-        style_chart(self.chart(), palette)
-        for name, series in self._series.items():
-            pen = series.pen()
-            pen.setColor(self._color(name, palette))
-            series.setPen(pen)
+        style_chart(self, palette)
+        for name in self._curves:
+            self._style_curve(name, palette)
 
     def _color(self, name: str, palette: QPalette) -> QColor:
-        source = self._colors[name]
+        source = self._styles[name][0]
         return source(palette) if callable(source) else QColor(source)
 
+    def _style_curve(self, name: str, palette: QPalette) -> None:
+        color, (_, width, markers) = self._color(name, palette), self._styles[name]
+        item = self._curves[name].item
+        pen = QPen(color, width)
+        pen.setCosmetic(True)
+        item.setPen(pen)
+        if markers:
+            item.setSymbol("o")
+            item.setSymbolSize(MARKER)
+            item.setSymbolBrush(color)
+            item.setSymbolPen(QColor(chart_colors(palette).base))  # a thin ring keeps touching points apart
+
     def changeEvent(self, event: QEvent) -> None:
-        if is_palette_change(event):
+        if is_palette_change(event) and "_curves" in self.__dict__:  # not while PlotWidget is being built
             self.apply_palette()
         super().changeEvent(event)
 
-    def add_series(self, name: str, color: ColorSource, *, width: float = 2.0,
-                   markers: bool = False) -> QLineSeries:
-        """Add a line; ``color`` is fixed or a function of the palette (re-applied on theme change)."""
-        self._colors[name] = color
-        series = QLineSeries()
-        series.setName(name)
-        series.setPen(QPen(self._color(name, current_palette()), width))
-        series.setPointsVisible(markers)
-        self.chart().addSeries(series)
-        series.attachAxis(self.x_axis)
-        series.attachAxis(self.y_axis)
-        self._series[name] = series
-        self._points[name] = []
-        return series
+    # --- curves -------------------------------------------------------------------
+    def add_series(self, name: str, color: ColorSource, *, width: float = 2.0, markers: bool = False) -> Curve:
+        """Add a curve; ``color`` is fixed or a function of the palette (re-applied on theme change)."""
+        item = pg.PlotDataItem(name=name, antialias=True)
+        self._styles[name] = (color, width, markers)
+        self._curves[name] = Curve(item, self)
+        self._style_curve(name, current_palette())
+        self.getPlotItem().addItem(item)
+        return self._curves[name]
 
-    def series(self, name: str) -> QLineSeries:
-        return self._series[name]
+    def series(self, name: str) -> Curve:
+        return self._curves[name]
 
     def series_names(self) -> list[str]:
-        return list(self._series)
+        return list(self._curves)
 
     def series_points(self, name: str) -> list[tuple[float, float]]:
-        """The points of series ``name`` as ``(x, y)`` tuples, in the order added."""
-        return list(self._points[name])
+        """The points of curve ``name`` as ``(x, y)`` tuples, in the order added."""
+        return self._curves[name].points()
 
     def append(self, name: str, x: float, y: float | None) -> bool:
         """Add a point; missing or non-finite values (a diverged loss) are skipped."""
         if y is None or not math.isfinite(y) or not math.isfinite(x):
             return False
-        self._series[name].append(QPointF(x, y))
-        self._points[name].append((x, y))
-        self._low, self._high = min(self._low, y), max(self._high, y)
-        if x > self.x_axis.max():
-            self.set_epochs(math.ceil(x))
-        self._rescale_y()
+        changed = False
+        if x > self._epochs:
+            self._epochs, changed = math.ceil(x), True
+        if self._y_floor is None and y < self._y_low:
+            self._y_low, changed = nice_floor(y - HEADROOM * abs(y)), True
+        if self._y_ceiling is None and y >= self._y_high:
+            self._y_high, changed = nice_ceiling(y + HEADROOM * abs(y)), True
+        if changed:
+            self._apply_ranges()
+        self._curves[name].append(x, y)
         return True
 
+    def reset(self) -> None:
+        for curve in self._curves.values():
+            curve.clear()
+        self._y_low, self._y_high = self._default_y()
+        self._apply_ranges()
+
+    # --- ranges -------------------------------------------------------------------
     def set_epochs(self, epochs: int) -> None:
         """Show epochs 0..``epochs`` on the x axis, with at most about six round ticks."""
-        epochs = max(1, int(epochs))
-        self.x_axis.setRange(0.0, float(epochs))
-        steps = (1, 2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000)
-        step = next((s for s in steps if s * 5 >= epochs), math.ceil(epochs / 5))
-        self.x_axis.setTickInterval(float(step))
+        self._epochs = max(1, int(epochs))
+        self._apply_ranges()
+
+    def epochs(self) -> int:
+        """The last epoch the x axis shows."""
+        return self._epochs
 
     def y_range(self) -> tuple[float, float]:
-        return self.y_axis.min(), self.y_axis.max()
+        """The y limits the axis is scaled to (the view adds a small pad beyond them)."""
+        return self._y_low, self._y_high
 
-    def reset(self) -> None:
-        for name, series in self._series.items():
-            series.clear()
-            self._points[name] = []
-        self._low, self._high = math.inf, -math.inf
-        self._rescale_y()
+    def view_range(self) -> tuple[tuple[float, float], tuple[float, float]]:
+        """What the plot area shows: ``((x0, x1), (y0, y1))``."""
+        (x0, x1), (y0, y1) = self.getPlotItem().getViewBox().viewRange()
+        return (x0, x1), (y0, y1)
 
-    def _rescale_y(self) -> None:
-        if self._low > self._high:  # no data yet
-            low, high = self._y_floor or 0.0, self._y_ceiling or 1.0
-        else:
-            pad = max(0.05 * (self._high - self._low), 0.01)
-            low = self._y_floor if self._y_floor is not None else self._low - pad
-            high = self._y_ceiling if self._y_ceiling is not None else self._high + pad
-            if self._y_floor is None and self._y_ceiling is not None:
-                low = max(0.0, min(low, high - 0.02))
-            if self._y_ceiling is None:
-                high = max(high, low + 0.02)
-        self.y_axis.setRange(low, high)
-        self.y_axis.applyNiceNumbers()  # round ticks (0.7, 0.8, ...) read better than 0.871
+    def _default_y(self) -> tuple[float, float]:
+        low = self._y_floor if self._y_floor is not None else 0.0
+        high = self._y_ceiling if self._y_ceiling is not None else max(1.0, low + 1.0)
+        return low, high
+
+    def _apply_ranges(self) -> None:
+        x_pad = X_PAD * self._epochs
+        y_pad = Y_PAD * (self._y_high - self._y_low)
+        self.getPlotItem().setRange(xRange=(-x_pad, self._epochs + x_pad),
+                                    yRange=(self._y_low - y_pad, self._y_high + y_pad), padding=0.0)
+        step = epoch_tick_step(self._epochs)
+        self.getPlotItem().getAxis("bottom").setTickSpacing(levels=[(float(step), 0.0)])
 
 
 class TrainingCharts(QWidget):
@@ -209,17 +308,22 @@ class TrainingCharts(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.loss = MetricChart("Loss", "loss", y_floor=0.0)
+        self.loss = MetricChart("Loss", "loss", y_floor=0.0, legend_corner="top-right")
         self.loss.setObjectName("lossChart")
         self.loss.setToolTip("Loss per epoch while training; the faint line is the batch loss, smoothed")
         self.loss.add_series(BATCH_LOSS, batch_color, width=1.5)
         self.loss.add_series(TRAIN_LOSS, train_color, markers=True)
         self.loss.add_series(VAL_LOSS, val_color, markers=True)
-        self.accuracy = MetricChart("Accuracy", "accuracy", y_ceiling=1.0)
+        self.accuracy = MetricChart("Accuracy", "accuracy", y_floor=0.0, y_ceiling=1.0,
+                                    legend_corner="bottom-right")
         self.accuracy.setObjectName("accuracyChart")
+        self.accuracy.setToolTip("Accuracy per epoch while training; the faint line is the batch accuracy, "
+                                 "smoothed")
+        self.accuracy.add_series(BATCH_ACCURACY, batch_color, width=1.5)
         self.accuracy.add_series(TRAIN_ACCURACY, train_color, markers=True)
         self.accuracy.add_series(VAL_ACCURACY, val_color, markers=True)
         self.smoother = LossSmoother()
+        self.accuracy_smoother = LossSmoother()
         layout = QHBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.addWidget(self.loss)
@@ -227,16 +331,20 @@ class TrainingCharts(QWidget):
 
     def begin(self, epochs: int) -> None:
         """Clear everything for a new run of ``epochs`` epochs."""
-        self.loss.reset()
-        self.accuracy.reset()
+        for chart in (self.loss, self.accuracy):
+            chart.reset()
+            chart.set_epochs(epochs)
         self.smoother.reset()
-        self.loss.set_epochs(epochs)
-        self.accuracy.set_epochs(epochs)
+        self.accuracy_smoother.reset()
 
     def add_batch(self, batch: BatchEnd) -> None:
+        x = batch.epoch - 1 + batch.step / batch.steps
         smoothed = self.smoother.add(batch)
         if smoothed is not None:
-            self.loss.append(BATCH_LOSS, batch.epoch - 1 + batch.step / batch.steps, smoothed)
+            self.loss.append(BATCH_LOSS, x, smoothed)
+        accuracy = self.accuracy_smoother.add(dataclasses.replace(batch, loss=batch.accuracy))
+        if accuracy is not None:
+            self.accuracy.append(BATCH_ACCURACY, x, min(1.0, accuracy))
 
     def add_epoch(self, end: EpochEnd) -> None:
         self.loss.append(TRAIN_LOSS, end.epoch, end.loss)

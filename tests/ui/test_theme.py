@@ -6,7 +6,6 @@ from collections.abc import Iterator
 
 import numpy as np
 import pytest
-from PySide6.QtCharts import QChart
 from PySide6.QtCore import QSettings
 from PySide6.QtGui import QColor, QImage, QPalette
 from PySide6.QtWidgets import QApplication, QWidget
@@ -14,9 +13,9 @@ from PySide6.QtWidgets import QApplication, QWidget
 from digitpad.contracts import from_probabilities
 from digitpad.ui.images import qimage_to_gray
 from digitpad.ui.main_window import MainWindow
-from digitpad.ui.training_charts import TRAIN_LOSS
-from digitpad.ui.theme import (app_icon, blend, contrast_ratio, dark_palette, is_dark, relative_luminance,
-                               use_scheme)
+from digitpad.ui.training_charts import TRAIN_LOSS, MetricChart
+from digitpad.ui.theme import (app_icon, blend, chart_colors, contrast_ratio, dark_palette, is_dark,
+                               relative_luminance, use_scheme)
 from tests.ui.conftest import FakePredictor
 
 AA = 4.5  # WCAG AA contrast for text
@@ -40,9 +39,20 @@ def window(show, fake_predictor: FakePredictor, settings: QSettings, restore_loo
     return show(MainWindow(predictor=fake_predictor, settings=settings))
 
 
-def _charts(window: MainWindow) -> dict[str, QChart]:
-    return {name: window.findChild(QWidget, name).chart()
-            for name in ("probabilityChart", "lossChart", "accuracyChart")}
+def _charts(window: MainWindow) -> dict[str, MetricChart]:
+    return {name: window.findChild(QWidget, name) for name in ("lossChart", "accuracyChart")}
+
+
+def _chart_texts(chart: MetricChart) -> dict[str, QColor]:
+    """Every text colour a pyqtgraph chart paints with: title, tick labels, axis titles, legend."""
+    plot = chart.getPlotItem()
+    texts = {"title": QColor(plot.titleLabel.opts["color"]), "legend": QColor(plot.legend.labelTextColor())}
+    for name in ("left", "bottom"):
+        axis = plot.getAxis(name)
+        texts[f"{name} ticks"] = axis.textPen().color()
+        texts[f"{name} title"] = QColor(axis.labelStyle["color"])
+    texts.update({f"legend {label.text}": QColor(label.opts["color"]) for _, label in plot.legend.items})
+    return texts
 
 
 def _show_reading(window: MainWindow) -> None:
@@ -82,12 +92,29 @@ def test_chart_text_contrasts_with_the_chart_background(qapp, window: MainWindow
     use_scheme(qapp, scheme)
     for name, chart in _charts(window).items():
         background = chart.backgroundBrush().color()
+        plot_area = chart.getPlotItem().getViewBox().background.brush().color()
         assert is_dark() == (relative_luminance(background) < 0.2), f"{name} did not follow the palette"
-        texts = [chart.titleBrush().color(), chart.legend().labelColor()]
-        for axis in chart.axes():
-            texts += [axis.labelsBrush().color(), axis.titleBrush().color()]
-        for colour in texts:
-            assert contrast_ratio(colour, background) >= AA, f"{name}: {colour.name()} on {background.name()}"
+        assert is_dark() == (relative_luminance(plot_area) < 0.2), f"{name}'s plot area did not follow the palette"
+        for what, colour in _chart_texts(chart).items():
+            for ground in (background, plot_area):  # the legend sits on the plot area, the rest beside it
+                assert contrast_ratio(colour, ground) >= AA, f"{name} {what}: {colour.name()} on {ground.name()}"
+    bars = window.draw_tab.probabilityChart
+    colors = chart_colors(bars.palette())
+    assert contrast_ratio(colors.text, colors.window) >= AA
+    _show_reading(window)
+    image = bars.grab().toImage()
+    labels = bars.plot_rect().bottom() + 3  # the digit labels under the bars, painted on the window colour
+    assert image.pixelColor(2, image.height() - 2).name() == colors.window.name()
+    strip = bars.grab(bars.rect().adjusted(0, int(labels), 0, 0))
+    assert _rendered_contrast_with(strip, colors.window) >= AA
+
+
+def _rendered_contrast_with(widget_or_pixmap, background: QColor) -> float:
+    """On screen: the strongest contrast any painted pixel makes with ``background``."""
+    image = widget_or_pixmap.toImage().convertToFormat(QImage.Format.Format_RGB32)
+    pixels = np.frombuffer(image.constBits(), np.uint8).reshape(image.height(), image.bytesPerLine() // 4, 4)
+    colours = np.unique(pixels[:, :image.width(), 2::-1].reshape(-1, 3), axis=0)
+    return max(contrast_ratio(QColor(*map(int, c)), background) for c in colours)
 
 
 def _pixels_of(widget: QWidget, colour: QColor) -> int:
@@ -106,15 +133,23 @@ def test_charts_restyle_when_the_palette_changes(qapp, window: MainWindow) -> No
     assert _pixels_of(bars, light_top) > 100  # the top bar, in the highlight colour
     before = {name: chart.backgroundBrush().color() for name, chart in _charts(window).items()}
     assert all(relative_luminance(colour) > 0.5 for colour in before.values())
+    light_text = {name: _chart_texts(chart) for name, chart in _charts(window).items()}
     use_scheme(qapp, "dark")
+    text = qapp.palette().color(QPalette.ColorRole.WindowText)
     for name, chart in _charts(window).items():
         assert relative_luminance(chart.backgroundBrush().color()) < 0.2, name
-        assert chart.axes()[0].labelsBrush().color() == qapp.palette().color(QPalette.ColorRole.WindowText)
+        assert relative_luminance(chart.getPlotItem().getViewBox().background.brush().color()) < 0.2, name
+        texts = _chart_texts(chart)
+        assert all(colour.name() == text.name() for colour in texts.values()), (name, texts)
+        assert all(texts[what] != light_text[name][what] for what in texts), name
+        shot = chart.grab().toImage()  # and the screen shows it: the corner is the dark window colour
+        assert shot.pixelColor(1, 1).name() == qapp.palette().color(QPalette.ColorRole.Window).name(), name
     dark_top = qapp.palette().color(QPalette.ColorRole.Highlight)
     assert dark_top != light_top
     assert _pixels_of(bars, dark_top) > 100 and _pixels_of(bars, light_top) == 0  # the bar was repainted
-    lines = window.train_tab.charts.loss.series(TRAIN_LOSS).pen().color()
-    assert contrast_ratio(lines, qapp.palette().color(QPalette.ColorRole.Base)) >= 3.0  # graphics: 3:1
+    base = qapp.palette().color(QPalette.ColorRole.Base)
+    line = window.train_tab.charts.loss.series(TRAIN_LOSS).item.opts["pen"].color()
+    assert contrast_ratio(line, base) >= 3.0  # graphics: 3:1
     use_scheme(qapp, "light")
     assert relative_luminance(_charts(window)["lossChart"].backgroundBrush().color()) > 0.5
 
