@@ -63,21 +63,35 @@ def compile_model(model: Any, learning_rate: Any = 1e-3, jit_compile: bool | str
     return model
 
 
+ROTATION = 10 / 360  # of a full turn: +-10 degrees
+ZOOM = 0.1
+SHIFT = 0.1  # of the side
+
+
 def augmentation(seed: int | None = None, elastic: float = 0.0) -> Any:
-    """Small random rotation, zoom and shift; used on training batches only."""
+    """Random rotation, zoom and shift (plus elastic distortion when ``elastic`` > 0), for training batches only.
+
+    ``elastic`` is Simard et al.'s alpha (34 is typical, with their sigma of
+    4 px); then all four are one displacement field and one resampling, which
+    keeps strokes as sharp as MNIST's instead of blurring them four times.
+    """
+    import math
+
+    from digitpad.ml.augment import elastic_layer
     from digitpad.ml.backend import load_keras
 
     keras = load_keras()
     from keras import layers
 
-    return keras.Sequential(
-        [
-            layers.RandomRotation(10 / 360, fill_mode="constant", seed=seed),
-            layers.RandomZoom(0.1, fill_mode="constant", seed=seed),
-            layers.RandomTranslation(0.1, 0.1, fill_mode="constant", seed=seed),
-        ],
-        name="augmentation",
-    )
+    if elastic > 0:
+        stages = [elastic_layer(elastic, seed=seed, rotation=2 * math.pi * ROTATION, zoom=ZOOM, shift=SHIFT)]
+    else:
+        stages = [
+            layers.RandomRotation(ROTATION, fill_mode="constant", seed=seed),
+            layers.RandomZoom(ZOOM, fill_mode="constant", seed=seed),
+            layers.RandomTranslation(SHIFT, SHIFT, fill_mode="constant", seed=seed),
+        ]
+    return keras.Sequential(stages, name="augmentation")
 
 
 def inference_copy(model: Any) -> Any:
