@@ -1,20 +1,35 @@
-"""The NumPy forward pass for single drawings: same answers as TensorFlow, or not used at all."""
+"""The NumPy forward pass: same answers as TensorFlow, or not used at all; other models stay on TensorFlow."""
 
 from __future__ import annotations
+
+import json
+import sys
+import tracemalloc
+from pathlib import Path
 
 import numpy as np
 import pytest
 
+from digitpad.contracts import ModelInfo
+from digitpad.contracts import Predictor as PredictorProtocol
 from digitpad.ml.backend import load_keras
 from digitpad.ml.data import load_mnist
 from digitpad.ml.fastpath import MAX_BATCH, NumpyCNN, build_fast_path, matches_plan
-from digitpad.ml.inference import Predictor, load_predictor
-from digitpad.contracts import ModelInfo
+from digitpad.ml.inference import Predictor, load_predictor, load_tensorflow_predictor
+from digitpad.ml.numpy_predictor import TENSORFLOW_FROM, NumpyPredictor
+from digitpad.resources import bundled_model
 
 
 @pytest.fixture(scope="module")
 def bundled() -> Predictor:
-    return load_predictor()
+    return load_tensorflow_predictor()
+
+
+@pytest.fixture(scope="module")
+def numpy_bundled() -> NumpyPredictor:
+    predictor = load_predictor()
+    assert isinstance(predictor, NumpyPredictor)
+    return predictor
 
 
 def _tf_probabilities(predictor: Predictor, images: np.ndarray) -> np.ndarray:
@@ -26,7 +41,7 @@ def test_bundled_model_takes_the_fast_path(bundled: Predictor) -> None:
     assert bundled.fast_path
 
 
-def test_same_probabilities_as_tensorflow_on_mnist_test(bundled: Predictor) -> None:
+def test_same_probabilities_as_tensorflow_on_mnist_test(bundled: Predictor, numpy_bundled: NumpyPredictor) -> None:
     data = load_mnist()
     images = data.x_test[:600].astype(np.float32) / 255.0
     fast = NumpyCNN(bundled.model.get_weights())
@@ -35,6 +50,47 @@ def test_same_probabilities_as_tensorflow_on_mnist_test(bundled: Predictor) -> N
     np.testing.assert_allclose(ours, theirs, rtol=0, atol=1e-5)
     assert np.array_equal(ours.argmax(1), theirs.argmax(1))
     assert np.mean(ours.argmax(1) == data.y_test[:600]) > 0.98
+    np.testing.assert_allclose(numpy_bundled.probabilities(images[:100]), ours[:100], rtol=0, atol=1e-6)
+
+
+def test_the_numpy_predictor_behaves_like_the_tensorflow_one(bundled: Predictor,
+                                                             numpy_bundled: NumpyPredictor) -> None:
+    assert isinstance(numpy_bundled, PredictorProtocol) and numpy_bundled.fast_path
+    assert numpy_bundled.info == bundled.info
+    drawings = list(load_mnist().x_test[:20]) + [np.zeros((28, 28), np.uint8), np.full((50, 50), 255, np.uint8)]
+    ours, theirs = numpy_bundled.predict_many(drawings), bundled.predict_many(drawings)
+    assert [p.digit for p in ours] == [p.digit for p in theirs]
+    assert [p.blank for p in ours] == [p.blank for p in theirs] and ours[-2].blank and ours[-1].blank
+    for a, b in zip(ours, theirs):
+        np.testing.assert_allclose(a.probabilities, b.probabilities, rtol=0, atol=1e-5)
+        np.testing.assert_array_equal(a.image, b.image)
+    one = numpy_bundled.predict(drawings[0])
+    assert one.digit == ours[0].digit and numpy_bundled.predict_prepared(one.image).digit == one.digit
+    assert numpy_bundled.probabilities(np.zeros((0, 28, 28), np.float32)).shape == (0, 10)
+    assert numpy_bundled.probabilities([one.image, one.image]).shape == (2, 10)  # a list, as the CLI passes
+
+
+def test_many_images_take_little_memory(numpy_bundled: NumpyPredictor) -> None:
+    images = np.random.default_rng(0).random((256, 28, 28), dtype=np.float32)
+    tracemalloc.start()
+    try:
+        probs = numpy_bundled.probabilities(images)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert probs.shape == (256, 10)
+    assert peak < 60 * 2**20, f"{peak / 2**20:.0f} MiB"  # one chunk's scratch, not 256 images' at once
+
+
+def test_the_keras_model_and_big_batches_come_from_tensorflow_when_it_is_loaded(
+        bundled: Predictor, numpy_bundled: NumpyPredictor) -> None:
+    assert "tensorflow" in sys.modules  # the bundled fixture loaded it
+    for ours, theirs in zip(numpy_bundled.model.get_weights(), bundled.model.get_weights()):
+        np.testing.assert_array_equal(ours, theirs)
+    images = np.repeat(load_mnist().x_test[:16].astype(np.float32) / 255.0, TENSORFLOW_FROM // 16, axis=0)
+    big = numpy_bundled.probabilities(images)
+    np.testing.assert_allclose(big, _tf_probabilities(bundled, images), rtol=0, atol=1e-6)
+    np.testing.assert_allclose(big[:16], numpy_bundled.probabilities(images[:16]), rtol=0, atol=1e-5)
 
 
 def test_small_batches_use_numpy_and_large_ones_tensorflow(bundled: Predictor, monkeypatch) -> None:
@@ -61,6 +117,21 @@ def test_a_different_architecture_stays_on_tensorflow() -> None:
     assert not matches_plan(model) and not predictor.fast_path
     probs = predictor.probabilities(np.zeros((1, 28, 28), np.float32))
     assert probs.shape == (1, 10) and np.isclose(probs.sum(), 1.0)
+
+
+def test_a_model_file_of_another_architecture_loads_through_tensorflow(tmp_path: Path) -> None:
+    """Even with a (borrowed) probe in its metadata, a model that is not the tutorial CNN goes to TensorFlow."""
+    keras = load_keras()
+    model = keras.Sequential([keras.Input((28, 28, 1)), keras.layers.Flatten(), keras.layers.Dense(10)])
+    path = tmp_path / "flat.keras"
+    model.save(path)
+    meta = json.loads(bundled_model().with_suffix(".json").read_text())
+    path.with_suffix(".json").write_text(json.dumps({"name": "flat", "outputs": "logits", "probe": meta["probe"]}))
+    predictor = load_predictor(path)
+    assert isinstance(predictor, Predictor) and not predictor.fast_path and predictor.info.name == "flat"
+    images = load_mnist().x_test[:3].astype(np.float32) / 255.0
+    expected = keras.ops.convert_to_numpy(keras.ops.softmax(model(images.reshape(-1, 28, 28, 1))))
+    np.testing.assert_allclose(predictor.probabilities(images), expected, rtol=0, atol=1e-6)
 
 
 def test_a_disagreeing_reference_disables_the_fast_path(bundled: Predictor) -> None:

@@ -15,30 +15,37 @@ from typing import Any
 import numpy as np
 from numpy.lib.stride_tricks import sliding_window_view
 
-MAX_BATCH = 8  # larger batches go to TensorFlow, which uses both cores well for them
-TOLERANCE = 1e-5  # largest difference in any probability against TensorFlow at load time
+from digitpad.ml.probe import TOLERANCE, probe_images
 
-_PLAN = (  # (layer class, config that must match); weights follow the same order
+MAX_BATCH = 8  # larger batches go to TensorFlow, which uses both cores well for them
+
+PLAN = (  # (layer class, config that must match); weights follow the same order
     ("Conv2D", {"filters": 32, "kernel_size": (5, 5), "strides": (1, 1), "padding": "same",
-                "activation": "relu", "data_format": "channels_last", "dilation_rate": (1, 1)}),
+                "activation": "relu", "data_format": "channels_last", "dilation_rate": (1, 1),
+                "groups": 1, "use_bias": True}),
     ("MaxPooling2D", {"pool_size": (2, 2), "strides": (2, 2), "padding": "valid",
                       "data_format": "channels_last"}),
     ("Conv2D", {"filters": 64, "kernel_size": (5, 5), "strides": (1, 1), "padding": "same",
-                "activation": "relu", "data_format": "channels_last", "dilation_rate": (1, 1)}),
+                "activation": "relu", "data_format": "channels_last", "dilation_rate": (1, 1),
+                "groups": 1, "use_bias": True}),
     ("MaxPooling2D", {"pool_size": (2, 2), "strides": (2, 2), "padding": "valid",
                       "data_format": "channels_last"}),
     ("Flatten", {"data_format": "channels_last"}),
-    ("Dense", {"units": 1024, "activation": "relu"}),
+    ("Dense", {"units": 1024, "activation": "relu", "use_bias": True}),
     ("Dropout", {}),
-    ("Dense", {"units": 10, "activation": "linear"}),
+    ("Dense", {"units": 10, "activation": "linear", "use_bias": True}),
 )
+WEIGHT_SHAPES = ((5, 5, 1, 32), (32,), (5, 5, 32, 64), (64,), (3136, 1024), (1024,), (1024, 10), (10,))
 
 
 class NumpyCNN:
     """Logits of the tutorial CNN for float32 images ``(N, 28, 28)`` in [0, 1]."""
 
     def __init__(self, weights: list[np.ndarray]) -> None:
-        k1, b1, k2, b2, w3, b3, w4, b4 = (np.ascontiguousarray(w, np.float32) for w in weights)
+        arrays = [np.ascontiguousarray(w, np.float32) for w in weights]
+        if [a.shape for a in arrays] != list(WEIGHT_SHAPES):
+            raise ValueError(f"not the tutorial CNN's weights: shapes {[a.shape for a in arrays]}")
+        k1, b1, k2, b2, w3, b3, w4, b4 = arrays
         self.weights = [k1, b1, k2, b2, w3, b3, w4, b4]  # Keras shapes, e.g. conv1 kernel (5, 5, 1, 32)
         self._k1, self._b1 = k1.reshape(25, 32), b1
         self._k2, self._b2 = k2.reshape(800, 64), b2
@@ -83,20 +90,27 @@ def _conv5_relu(x: np.ndarray, kernel: np.ndarray, bias: np.ndarray) -> np.ndarr
 def matches_plan(model: Any) -> bool:
     """True when ``model`` is exactly the tutorial CNN (layer kinds and settings)."""
     layers = list(getattr(model, "layers", []))
-    if len(layers) != len(_PLAN):
+    if len(layers) != len(PLAN):
         return False
-    for layer, (kind, wanted) in zip(layers, _PLAN):
-        if type(layer).__name__ != kind:
-            return False
-        config = layer.get_config()
-        for key, value in wanted.items():
-            got = config.get(key)
-            got = tuple(got) if isinstance(got, list) else got
-            if got != value:
-                return False
-        if kind in ("Conv2D", "Dense") and not config.get("use_bias", True):
+    for layer, (kind, wanted) in zip(layers, PLAN):
+        if type(layer).__name__ != kind or plan_mismatch(layer.get_config(), wanted):
             return False
     return True
+
+
+def plan_mismatch(config: dict[str, Any], wanted: dict[str, Any]) -> str | None:
+    """The first setting of a layer ``config`` that differs from ``wanted``, or None.
+
+    Settings Keras leaves out of a config count as their defaults (``groups``
+    1, ``use_bias`` true), as Keras itself reads them.
+    """
+    defaults = {"groups": 1, "use_bias": True}
+    for key, value in wanted.items():
+        got = config.get(key, defaults.get(key))
+        got = tuple(got) if isinstance(got, list) else got
+        if got != value:
+            return f"{key} {got!r}"
+    return None
 
 
 def build_fast_path(model: Any, reference: Any) -> NumpyCNN | None:
@@ -111,12 +125,8 @@ def build_fast_path(model: Any, reference: Any) -> NumpyCNN | None:
         fast = NumpyCNN([np.asarray(w) for w in model.get_weights()])
     except (ValueError, TypeError):
         return None
-    rng = np.random.default_rng(0)
-    probe = rng.random((4, 28, 28), dtype=np.float32)
-    probe[0] = 0.0
-    probe[1] = (probe[1] > 0.9).astype(np.float32)
-    probe[2, 4:24, 12:16] = 1.0
-    expected = np.asarray(reference(probe.reshape(4, 28, 28, 1)))
-    if not np.allclose(fast.probabilities(probe), expected, rtol=0.0, atol=TOLERANCE):
+    images = probe_images()
+    expected = np.asarray(reference(images.reshape(-1, 28, 28, 1)))
+    if not np.allclose(fast.probabilities(images), expected, rtol=0.0, atol=TOLERANCE):
         return None
     return fast

@@ -1,20 +1,24 @@
-"""Fast prediction with a loaded model: a traced function, warmed up at load time.
+"""Prediction with a model file: NumPy for the tutorial CNN, TensorFlow for anything else.
 
-The plain types it returns live in ``digitpad.contracts``; only ``Predictor``
-touches Keras, and only when built.
+``load_predictor`` first tries ``numpy_predictor`` (no TensorFlow import; the
+model's recorded probe must match), and otherwise loads the model with Keras
+into ``Predictor``: a traced function, warmed up at load time. The plain types
+both return live in ``digitpad.contracts``.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
-from digitpad.contracts import ModelInfo, Prediction, blank_prediction, from_probabilities
+from digitpad.contracts import ModelInfo
 from digitpad.ml.fastpath import MAX_BATCH, NumpyCNN, build_fast_path
+from digitpad.ml.numpy_predictor import ImagePredictor, NumpyPredictor, load_numpy_predictor
 
-class Predictor:
+
+class Predictor(ImagePredictor):
     """Wraps a loaded Keras model; thread-safe for one caller at a time."""
 
     def __init__(self, model: Any, info: ModelInfo, outputs_logits: bool = True) -> None:
@@ -44,6 +48,11 @@ class Predictor:
         """True when small batches run on the NumPy forward pass."""
         return self._fast is not None
 
+    @property
+    def numpy_cnn(self) -> NumpyCNN | None:
+        """The NumPy copy of the forward pass, when the model is the tutorial CNN."""
+        return self._fast
+
     def probabilities(self, images: np.ndarray, batch_size: int = 1024) -> np.ndarray:
         """Class probabilities ``(N, 10)`` for float images ``(N, 28, 28)`` in [0, 1]."""
         x = np.asarray(images, dtype=np.float32).reshape(-1, 28, 28, 1)
@@ -52,29 +61,20 @@ class Predictor:
         parts = [self._probs(x[i:i + batch_size]).numpy() for i in range(0, len(x), batch_size)]
         return np.concatenate(parts) if parts else np.zeros((0, 10), np.float32)
 
-    def predict(self, source: Any) -> Prediction:
-        """Classify one image (path, PIL image or array) the way MNIST was made."""
-        return self.predict_many([source])[0]
 
-    def predict_many(self, sources: Sequence[Any] | Iterable[Any]) -> list[Prediction]:
-        """Classify many images in one batch; blank images get a blank prediction."""
-        from digitpad.imaging import prepare
+def load_predictor(path: str | Path | None = None) -> Predictor | NumpyPredictor:
+    """Load a model file (default: the bundled one) for prediction.
 
-        prepared = [prepare(s) for s in sources]
-        inked = [i for i, p in enumerate(prepared) if not p.blank]
-        probs = self.probabilities(np.stack([prepared[i].image for i in inked])) if inked else None
-        results = [blank_prediction(p.image) for p in prepared]
-        for row, i in enumerate(inked):
-            results[i] = from_probabilities(probs[row], prepared[i].image)
-        return results
-
-    def predict_prepared(self, image: np.ndarray) -> Prediction:
-        """Classify one already-normalised 28x28 image."""
-        return from_probabilities(self.probabilities(image[np.newaxis])[0], image)
+    A tutorial-CNN file whose recorded probe the NumPy pass reproduces gets a
+    ``NumpyPredictor`` and TensorFlow is not imported; any other model gets a
+    warmed-up TensorFlow ``Predictor``.
+    """
+    fast = load_numpy_predictor(path, tensorflow=lambda: load_tensorflow_predictor(path))
+    return fast if fast is not None else load_tensorflow_predictor(path)
 
 
-def load_predictor(path: str | Path | None = None) -> Predictor:
-    """Load a model file (default: the bundled one) and return a warmed-up Predictor."""
+def load_tensorflow_predictor(path: str | Path | None = None) -> Predictor:
+    """Load a model file with Keras (``safe_mode``) and return a warmed-up TensorFlow Predictor."""
     from digitpad.ml.storage import load_model
 
     model, info = load_model(path)
