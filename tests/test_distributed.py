@@ -1,11 +1,15 @@
-"""Training under a tf.distribute strategy, on the CPU split into two logical devices."""
+"""Training under tf.distribute: two logical CPU devices (mirrored), and two worker
+processes on localhost that train one model together (multiworker)."""
 
 from __future__ import annotations
 
+import json
 import os
+import socket
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -41,6 +45,86 @@ def test_mirrored_strategy_on_two_logical_cpus() -> None:
     assert lines["replicas"] == "2"
     assert lines["batches"] == "8"
     assert float(lines["loss"]) > 0 and float(lines["val_accuracy"]) > 0.2
+
+
+# What ``digitpad train --strategy multiworker`` does, step by step: the strategy
+# first (before anything starts TensorFlow's context), then train and evaluate,
+# then save where this worker's save_target says.
+WORKER = textwrap.dedent(
+    """
+    import json, os, sys
+    from digitpad.ml import distribute
+    distribute.prepare("multiworker")
+    from digitpad.ml.config import TrainConfig
+    from digitpad.ml.session import KerasTrainer
+    out = sys.argv[1]
+    config = TrainConfig(epochs=1, limit=int(sys.argv[2]), validation=0, batch_size=64, strategy="multiworker")
+    trainer = KerasTrainer(name="two workers")
+    outcome = trainer.run(config)
+    with distribute.save_target(out) as target:
+        trainer.save(outcome, target)
+        saved = os.stat(target)
+    print(json.dumps({"chief": distribute.is_chief(), "target": str(target),
+                      "inode": saved.st_ino, "mtime": saved.st_mtime_ns,
+                      "loss": outcome.result.history[0].loss, "accuracy": outcome.evaluation.accuracy,
+                      "images": outcome.result.train_images}))
+    """
+)
+
+
+def _free_ports(n: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(n)]
+    try:
+        for s in sockets:
+            s.bind(("localhost", 0))
+        return [s.getsockname()[1] for s in sockets]
+    finally:
+        for s in sockets:
+            s.close()
+
+
+@pytest.mark.slow
+def test_two_workers_on_localhost_train_one_model(tmp_path: Path) -> None:
+    out = tmp_path / "shared" / "model.keras"
+    out.parent.mkdir()
+    workers = [f"localhost:{port}" for port in _free_ports(2)]
+    procs = []
+    for index in range(2):
+        tf_config = {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}
+        env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "TF_CONFIG": json.dumps(tf_config)}
+        procs.append(subprocess.Popen([sys.executable, "-c", WORKER, str(out), "1024"], env=env,
+                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+    reports = []
+    try:
+        for proc in procs:
+            stdout, stderr = proc.communicate(timeout=240)
+            assert proc.returncode == 0, stderr[-3000:]
+            reports.append(json.loads(stdout.strip().splitlines()[-1]))
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+    chief, other = reports
+    assert chief["chief"] is True and other["chief"] is False
+    assert chief["loss"] == other["loss"]  # one synchronous model, not two separate runs
+    assert chief["images"] == other["images"] == 1024
+    # The chief's file is the one on disk, untouched since it wrote it; the other
+    # worker saved into a temporary folder that is gone.
+    assert Path(chief["target"]) == out
+    assert Path(other["target"]).parent != out.parent and not Path(other["target"]).parent.exists()
+    assert sorted(p.name for p in out.parent.iterdir()) == ["model.json", "model.keras"]
+    now = out.stat()
+    assert (now.st_ino, now.st_mtime_ns) == (chief["inode"], chief["mtime"])
+
+    from digitpad.ml.data import load_mnist
+    from digitpad.ml.evaluation import evaluate
+    from digitpad.ml.inference import load_predictor
+
+    saved = load_predictor(out)
+    assert saved.info.test_accuracy == pytest.approx(chief["accuracy"])
+    assert chief["accuracy"] > 0.6  # on the MNIST test set; chance is 0.1, 16 steps of 64 images reach 0.8
+    data = load_mnist()
+    assert evaluate(saved, data.x_test[:2000], data.y_test[:2000]).accuracy > 0.6  # the file, not the run
 
 
 def test_unknown_strategy_is_refused() -> None:

@@ -114,7 +114,9 @@ def load_keras(startup: Callable[[Any], Any] | None = None) -> Any:
     ``startup(tf)``, if given, runs right after the import and before anything
     else can start TensorFlow's context (other callers wait on a lock): the place
     for settings TensorFlow accepts only at program start, such as collective
-    ops. If TensorFlow was already imported, it runs at once.
+    ops. If TensorFlow was already imported, it runs at once. Its stderr is
+    captured the same way; if it raises, that text is replayed and the
+    exception propagates unchanged.
     """
     with _lock:
         if "keras" not in sys.modules or "tensorflow" not in sys.modules:
@@ -130,7 +132,8 @@ def load_keras(startup: Callable[[Any], Any] | None = None) -> Any:
         if startup is not None:
             import tensorflow as tf
 
-            startup(tf)
+            with _stderr_captured():  # starting the context logs its own round of chatter
+                startup(tf)
     import keras
 
     return keras

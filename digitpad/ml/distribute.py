@@ -70,7 +70,7 @@ def _multiworker_strategy() -> Any:
 
         def create(tf: Any) -> None:
             try:
-                made.append(tf.distribute.MultiWorkerMirroredStrategy())
+                made.append(_strategy_class(tf)())
             except RuntimeError as exc:
                 if "program startup" not in str(exc):
                     raise
@@ -80,6 +80,32 @@ def _multiworker_strategy() -> Any:
         load_keras(startup=create)
         _multiworker = made[0]
         return _multiworker
+
+
+def _strategy_class(tf: Any) -> type:
+    """MultiWorkerMirroredStrategy with a ``reduce`` that takes what Keras 3 passes.
+
+    Keras 3's ``fit`` with more than one worker (keras-team/keras#20585) reduces
+    a whole ``(x, y)`` batch in one call, which MirroredStrategy maps over and
+    this strategy does not; and it reduces scalar metrics with ``axis=0``. Here
+    a nest is reduced leaf by leaf, and a scalar across replicas only.
+    """
+
+    class MultiWorker(tf.distribute.MultiWorkerMirroredStrategy):
+        def reduce(self, reduce_op: Any, value: Any, axis: Any) -> Any:
+            if isinstance(value, (tuple, list, dict)):
+                return tf.nest.map_structure(lambda v: self.reduce(reduce_op, v, axis), value)
+            if axis is not None and _rank(self, value) == 0:
+                axis = None
+            return super().reduce(reduce_op, value, axis)
+
+    return MultiWorker
+
+
+def _rank(strategy: Any, value: Any) -> int | None:
+    local = strategy.experimental_local_results(value)[0] if hasattr(value, "values") else value
+    shape = getattr(local, "shape", None)
+    return None if shape is None else shape.rank
 
 
 def cluster_config() -> dict[str, Any] | None:
