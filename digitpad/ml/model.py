@@ -71,9 +71,9 @@ SHIFT = 0.1  # of the side
 def augmentation(seed: int | None = None, elastic: float = 0.0) -> Any:
     """Random rotation, zoom and shift (plus elastic distortion when ``elastic`` > 0), for training batches only.
 
-    ``elastic`` is Simard et al.'s alpha (34 is typical, with their sigma of
-    4 px); then all four are one displacement field and one resampling, which
-    keeps strokes as sharp as MNIST's instead of blurring them four times.
+    ``elastic`` is Simard et al.'s alpha (34 is typical; the field is smoothed
+    with ``augment.ELASTIC_SIGMA``); then all four are one displacement field
+    and one resampling, which keeps strokes sharper than four resamplings would.
     """
     import math
 
