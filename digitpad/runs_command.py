@@ -1,6 +1,8 @@
 """``digitpad runs [--json]``: the recorded training runs, as a table or one JSON array.
 
 TensorFlow-free: listing runs reads JSON files only, so it answers at once.
+Importing this module costs nothing (the run store loads when the command
+runs), so ``digitpad.cli`` can import it at start-up.
 """
 
 from __future__ import annotations
@@ -8,9 +10,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from digitpad.ml.runs import RunRecord, RunStore
+if TYPE_CHECKING:
+    from digitpad.ml.runs import RunRecord
 
 COLUMNS = ("id", "date", "kind", "status", "epochs", "test acc", "model")
 
@@ -25,6 +28,8 @@ def add_parser(subparsers: Any) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace) -> int:
     """Print the runs; 0 even when there are none."""
+    from digitpad.ml.runs import RunStore
+
     store = RunStore()
     records = store.list()
     if getattr(args, "json", False):
@@ -38,7 +43,7 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def format_table(records: list[RunRecord]) -> str:
+def format_table(records: list["RunRecord"]) -> str:
     """Aligned columns: id, date, kind, status, epochs, test accuracy, model path."""
     rows = [COLUMNS] + [_row(r) for r in records]
     widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS) - 1)]
@@ -46,7 +51,7 @@ def format_table(records: list[RunRecord]) -> str:
                      for row in rows)
 
 
-def _row(record: RunRecord) -> tuple[str, ...]:
+def _row(record: "RunRecord") -> tuple[str, ...]:
     date = record.date
     when = date.astimezone().strftime("%Y-%m-%d %H:%M") if date is not None else record.created
     planned = record.epochs_planned

@@ -277,8 +277,12 @@ class RunStore:
         """All readable runs, oldest first; folders that are not valid runs are skipped."""
         if not self.root.is_dir():
             return []
+        try:
+            folders = builtins.list(self.root.iterdir())
+        except OSError as exc:
+            raise DataError(f"{self.root}: could not list runs ({exc.strerror or exc})") from None
         records = []
-        for folder in self.root.iterdir():
+        for folder in folders:
             if folder.name.startswith(".") or not folder.is_dir():
                 continue
             record = _read(folder / RUN_FILE)
