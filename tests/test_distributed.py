@@ -52,7 +52,7 @@ def test_mirrored_strategy_on_two_logical_cpus() -> None:
 # then save where this worker's save_target says.
 WORKER = textwrap.dedent(
     """
-    import json, os, sys
+    import hashlib, json, os, sys
     from digitpad.ml import distribute
     distribute.prepare("multiworker")
     from digitpad.ml.config import TrainConfig
@@ -66,6 +66,8 @@ WORKER = textwrap.dedent(
         saved = os.stat(target)
     print(json.dumps({"chief": distribute.is_chief(), "target": str(target),
                       "inode": saved.st_ino, "mtime": saved.st_mtime_ns,
+                      "weights": hashlib.sha256(b"".join(w.tobytes() for w in outcome.result.model.get_weights()))
+                      .hexdigest(),
                       "loss": outcome.result.history[0].loss, "accuracy": outcome.evaluation.accuracy,
                       "images": outcome.result.train_images}))
     """
@@ -88,25 +90,30 @@ def test_two_workers_on_localhost_train_one_model(tmp_path: Path) -> None:
     out = tmp_path / "shared" / "model.keras"
     out.parent.mkdir()
     workers = [f"localhost:{port}" for port in _free_ports(2)]
-    procs = []
+    procs, logs = [], []
     for index in range(2):
         tf_config = {"cluster": {"worker": workers}, "task": {"type": "worker", "index": index}}
         env = {**os.environ, "CUDA_VISIBLE_DEVICES": "", "TF_CONFIG": json.dumps(tf_config)}
-        procs.append(subprocess.Popen([sys.executable, "-c", WORKER, str(out), "1024"], env=env,
-                                      stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True))
+        # Output to files, not pipes: a worker blocked on a full pipe would stall the other one too.
+        log = tmp_path / f"worker{index}"
+        logs.append(log)
+        with open(f"{log}.out", "w") as stdout, open(f"{log}.err", "w") as stderr:
+            procs.append(subprocess.Popen([sys.executable, "-c", WORKER, str(out), "1024"], env=env,
+                                          stdout=stdout, stderr=stderr))
     reports = []
     try:
-        for proc in procs:
-            stdout, stderr = proc.communicate(timeout=240)
-            assert proc.returncode == 0, stderr[-3000:]
-            reports.append(json.loads(stdout.strip().splitlines()[-1]))
+        for proc, log in zip(procs, logs):
+            proc.wait(timeout=240)
+            assert proc.returncode == 0, Path(f"{log}.err").read_text()[-3000:]
+            reports.append(json.loads(Path(f"{log}.out").read_text().strip().splitlines()[-1]))
     finally:
         for proc in procs:
             if proc.poll() is None:
                 proc.kill()
+                proc.wait()
     chief, other = reports
     assert chief["chief"] is True and other["chief"] is False
-    assert chief["loss"] == other["loss"]  # one synchronous model, not two separate runs
+    assert chief["weights"] == other["weights"]  # one model trained together, not two runs
     assert chief["images"] == other["images"] == 1024
     # The chief's file is the one on disk, untouched since it wrote it; the other
     # worker saved into a temporary folder that is gone.
