@@ -140,3 +140,28 @@ def test_unknown_strategy_is_refused() -> None:
 
     with pytest.raises(ConfigError, match="strategy"):
         TrainConfig(strategy="tpu").check()
+
+
+@pytest.mark.parametrize("tf_config, message", [
+    ("{not json", "TF_CONFIG: not valid JSON"),
+    ('{"task": {"type": "worker", "index": 0}}', 'TF_CONFIG: needs "cluster"'),
+    ('{"cluster": {"worker": ["a:1", "b:2"]}, "task": {"type": "worker", "index": 2}}', 'TF_CONFIG: needs "task"'),
+    ('{"cluster": {"worker": ["a:1"]}, "task": {"type": "chief", "index": 0}}', 'TF_CONFIG: needs "task"'),
+])
+def test_a_broken_tf_config_is_refused_in_one_line(monkeypatch: pytest.MonkeyPatch, tf_config: str,
+                                                    message: str) -> None:
+    from digitpad.errors import ConfigError
+    from digitpad.ml import distribute
+
+    monkeypatch.setenv("TF_CONFIG", tf_config)
+    with pytest.raises(ConfigError, match=message) as caught:
+        distribute.prepare("multiworker")  # refused before TensorFlow is involved
+    assert "\n" not in str(caught.value)
+
+
+def test_a_process_without_a_multiworker_strategy_is_its_own_chief(tmp_path: Path) -> None:
+    from digitpad.ml import distribute
+
+    assert distribute.is_chief()
+    with distribute.save_target(tmp_path / "m.keras") as target:
+        assert target == tmp_path / "m.keras"
