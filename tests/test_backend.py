@@ -1,9 +1,8 @@
 """How digitpad.ml.backend handles TensorFlow's start-up stderr.
 
-Each test runs a fresh interpreter in which ``tensorflow`` and ``keras`` are
+Each test runs a fresh interpreter. In most, ``tensorflow`` and ``keras`` are
 small stand-in packages on sys.path, so the import can be made to fail or to
-take its time. (The real TensorFlow's chatter staying hidden is checked by
-tests/test_cli.py on ``digitpad evaluate``.)
+take its time; one imports the real TensorFlow.
 """
 
 from __future__ import annotations
@@ -13,6 +12,8 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+
+import pytest
 
 CHATTER = "E0000 00:00:1796189261.009443    7995 cuda_platform.cc:52] failed call to cuInit: UNKNOWN ERROR (303)"
 
@@ -94,3 +95,18 @@ def test_successful_import_drops_the_chatter_but_not_other_threads_stderr(tmp_pa
     # line reaches the real stderr at once; its fd-2 line is held with the import's
     # output and replayed when the import ends, TensorFlow's own lines left out.
     assert lines == ["other thread, through sys.stderr", "other thread, straight to fd 2", "after the import"]
+
+
+@pytest.mark.slow
+def test_the_real_tensorflow_starts_without_a_word_on_stderr() -> None:
+    code = ("import os, sys\n"
+            "from digitpad.ml.backend import load_keras\n"
+            "load_keras()\n"
+            "import tensorflow as tf\n"
+            "print(float(tf.reduce_sum(tf.ones(3))))\n"  # starts the context, which logs too
+            "os.write(2, b'fd 2 is back\\n')\n")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "CUDA_VISIBLE_DEVICES": ""})
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "3.0"
+    assert done.stderr == "fd 2 is back\n"
