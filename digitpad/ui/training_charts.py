@@ -11,7 +11,6 @@ jitter.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from typing import Callable, Union
 
@@ -54,7 +53,7 @@ def val_color(palette: QPalette) -> QColor:
 def batch_color(palette: QPalette) -> QColor:
     """The training colour, translucent: the noisy batch curve stays behind the epoch points."""
     color = train_color(palette)
-    color.setAlpha(110)
+    color.setAlpha(150)
     return color
 
 
@@ -229,13 +228,21 @@ class MetricChart(pg.PlotWidget):
         super().changeEvent(event)
 
     # --- curves -------------------------------------------------------------------
-    def add_series(self, name: str, color: ColorSource, *, width: float = 2.0, markers: bool = False) -> Curve:
-        """Add a curve; ``color`` is fixed or a function of the palette (re-applied on theme change)."""
-        item = pg.PlotDataItem(name=name, antialias=True)
+    def add_series(self, name: str, color: ColorSource, *, width: float = 2.0, markers: bool = False,
+                   dense: bool = False) -> Curve:
+        """Add a curve; ``color`` is fixed or a function of the palette (re-applied on theme change).
+
+        ``dense``: a curve with a point per batch report (thousands in a long run) is
+        drawn from about one point per pixel column, which keeps a repaint cheap.
+        """
+        item = pg.PlotDataItem(name=name, antialias=True, autoDownsampleFactor=1.0)
         self._styles[name] = (color, width, markers)
         self._curves[name] = Curve(item, self)
         self._style_curve(name, current_palette())
         self.getPlotItem().addItem(item)
+        if dense:  # after addItem, which hands the plot's own (menu) settings to the item
+            item.setDownsampling(auto=True, method="subsample")
+            item.setClipToView(True)
         return self._curves[name]
 
     def series(self, name: str) -> Curve:
@@ -311,7 +318,7 @@ class TrainingCharts(QWidget):
         self.loss = MetricChart("Loss", "loss", y_floor=0.0, legend_corner="top-right")
         self.loss.setObjectName("lossChart")
         self.loss.setToolTip("Loss per epoch while training; the faint line is the batch loss, smoothed")
-        self.loss.add_series(BATCH_LOSS, batch_color, width=1.5)
+        self.loss.add_series(BATCH_LOSS, batch_color, width=1.5, dense=True)
         self.loss.add_series(TRAIN_LOSS, train_color, markers=True)
         self.loss.add_series(VAL_LOSS, val_color, markers=True)
         self.accuracy = MetricChart("Accuracy", "accuracy", y_floor=0.0, y_ceiling=1.0,
@@ -319,7 +326,7 @@ class TrainingCharts(QWidget):
         self.accuracy.setObjectName("accuracyChart")
         self.accuracy.setToolTip("Accuracy per epoch while training; the faint line is the batch accuracy, "
                                  "smoothed")
-        self.accuracy.add_series(BATCH_ACCURACY, batch_color, width=1.5)
+        self.accuracy.add_series(BATCH_ACCURACY, batch_color, width=1.5, dense=True)
         self.accuracy.add_series(TRAIN_ACCURACY, train_color, markers=True)
         self.accuracy.add_series(VAL_ACCURACY, val_color, markers=True)
         self.smoother = LossSmoother()
@@ -342,7 +349,8 @@ class TrainingCharts(QWidget):
         smoothed = self.smoother.add(batch)
         if smoothed is not None:
             self.loss.append(BATCH_LOSS, x, smoothed)
-        accuracy = self.accuracy_smoother.add(dataclasses.replace(batch, loss=batch.accuracy))
+        as_loss = BatchEnd(batch.epoch, batch.epochs, batch.step, batch.steps, batch.accuracy, batch.accuracy)
+        accuracy = self.accuracy_smoother.add(as_loss)  # running means too: the same recovery and smoothing
         if accuracy is not None:
             self.accuracy.append(BATCH_ACCURACY, x, min(1.0, accuracy))
 

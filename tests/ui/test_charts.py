@@ -56,7 +56,7 @@ def feed(charts: TrainingCharts, epochs: int) -> tuple[list[BatchEnd], list[Epoc
 
 def item_points(chart: MetricChart, name: str) -> list[tuple[float, float]]:
     """What the pyqtgraph item itself holds (not the chart's own bookkeeping)."""
-    x, y = chart.series(name).item.getData()
+    x, y = chart.series(name).item.getOriginalDataset()
     return [] if x is None else list(zip(x.tolist(), y.tolist()))
 
 
