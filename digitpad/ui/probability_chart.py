@@ -90,8 +90,7 @@ class ProbabilityChart(QWidget):
 
     def paintEvent(self, event: QPaintEvent) -> None:
         colors = chart_colors(self.palette())
-        painter = QPainter(self)
-        painter.fillRect(self.rect(), colors.window)
+        painter = QPainter(self)  # no background of its own: the labels sit on the parent's, like a QLabel's
         plot = self.plot_rect()
         painter.fillRect(plot, colors.base)
         small = QFont(self.font())
