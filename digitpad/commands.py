@@ -154,22 +154,39 @@ def _chunks(items: list[Path], size: int) -> Iterator[list[Path]]:
         yield items[start:start + size]
 
 
+def readable_files(paths: list[Path]) -> tuple[list[Path], int]:
+    """The paths that are readable files, before any model loads; each other one is reported once."""
+    import os
+
+    good: list[Path] = []
+    for path in paths:
+        problem = ("no such file" if not path.exists() else "not a file" if not path.is_file()
+                   else "not readable" if not os.access(path, os.R_OK) else None)
+        if problem:
+            print(f"digitpad: error: {path}: {problem}", file=sys.stderr)
+        else:
+            good.append(path)
+    return good, len(paths) - len(good)
+
+
 def predict(args: argparse.Namespace) -> int:
     from digitpad.imaging import prepare
     from digitpad.ml.inference import load_predictor
     from digitpad.contracts import blank_prediction, from_probabilities
 
+    readable, failed = readable_files(args.images)
+    if not readable:
+        return 1
     predictor = load_predictor(args.model)
-    failed = 0
     records: list[dict[str, Any]] = []
-    for chunk in _chunks(list(args.images), 256):
+    for chunk in _chunks(readable, 256):
         prepared = []
         for path in chunk:
             try:
                 prepared.append((path, prepare(path)))
             except DigitpadError as exc:
                 failed += 1
-                print(f"digitpad: error: {path}: {exc}", file=sys.stderr)
+                print(f"digitpad: error: {exc}", file=sys.stderr)  # the message names the path
         inked = [(path, n) for path, n in prepared if not n.blank]
         probs = predictor.probabilities([n.image for _, n in inked]) if inked else []
         by_path = {id(n): from_probabilities(p, n.image) for (_, n), p in zip(inked, probs)}

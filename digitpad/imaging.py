@@ -24,7 +24,7 @@ from typing import Union
 import numpy as np
 from PIL import Image, ImageChops, ImageOps, UnidentifiedImageError
 
-from digitpad.errors import ImageError
+from digitpad.errors import ImageError, one_line
 
 Source = Union[str, "os.PathLike[str]", Image.Image, np.ndarray]  # anything else: ImageError
 
@@ -44,6 +44,9 @@ PEAK_FRACTION = 2e-4  # contrast = the value this fraction of pixels reaches
 GRID = 64  # speck analysis runs on a grid of at most GRID x GRID cells
 SPECK = 0.2  # a component smaller than this (mass and extent) vs the largest is a speck
 MIN_EXTENT = 0.04  # ink spanning less than this part of the image is "nearly blank"
+# too_little_ink(): a dot or a dash fills its equivalent ellipse (fill ~1; digits
+# 0.2-0.9), a dot is round, a dash lies flat and is at most ~5 pen widths long.
+SOLID, DOT_ELONGATION, DASH_ELONGATION, DASH_TILT = 0.9, 1.4, 5.0, 30.0
 
 
 @dataclass(frozen=True)
@@ -79,9 +82,9 @@ def load_image(source: Source) -> Image.Image:
 def _open_path(path: Path) -> Image.Image:
     """Open, decode and upright an image file; the first frame of an animation."""
     if not path.exists():
-        raise ImageError(f"no such file: {path}")
+        raise ImageError(f"{path}: no such file")
     if not path.is_file():
-        raise ImageError(f"not a file: {path}")
+        raise ImageError(f"{path}: not a file")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -90,12 +93,11 @@ def _open_path(path: Path) -> Image.Image:
                 img.load()
                 return ImageOps.exif_transpose(img)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-        raise ImageError(f"image too large (over {Image.MAX_IMAGE_PIXELS:,} pixels): {path}") from None
+        raise ImageError(f"{path}: image too large (over {Image.MAX_IMAGE_PIXELS:,} pixels)") from None
     except UnidentifiedImageError:
-        raise ImageError(f"not an image file: {path}") from None
+        raise ImageError(f"{path}: not an image file") from None
     except Exception as exc:  # Pillow's decoders raise many kinds for a damaged file
-        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise ImageError(f"cannot read image {path}: {reason}") from None
+        raise ImageError(f"{path}: cannot read the image ({one_line(exc, 200)})") from None
 
 
 def _check_size(width: int, height: int) -> None:
@@ -493,6 +495,42 @@ def prepare(source: Source) -> Normalized:
     if box is None or max(box[2] - box[0], box[3] - box[1]) < max(2, MIN_EXTENT * max(ink.size)):
         return _blank()
     return Normalized(_place(_normalise_strokes(np.asarray(ink.crop(box)))), False)
+
+
+def too_little_ink(source: Source) -> bool:
+    """True for a dot or a short dash: a solid mark, round or short and lying flat.
+
+    Shape, not size, decides (so a canvas, a file or a crop read alike): the
+    ink's second moments give its equivalent ellipse; ink that fills that
+    ellipse (no strokes around holes or bends) and is round (a dot) or short and
+    within DASH_TILT degrees of horizontal (a dash) is too little to be a digit.
+    Normalising such a mark would only blow it up into a disc or a bar. Blank is False.
+    """
+    px = _pixels(source)
+    dist = _ink_map(px)
+    contrast = _contrast(dist)
+    if contrast < MIN_CONTRAST * 255:
+        return False
+    ink = _remove_specks(_ink(dist, contrast))
+    box = ink.getbbox()
+    if box is None:
+        return False
+    weight = np.asarray(ink.crop(box), np.float64) * (1 / 255)
+    mass = float(weight.sum())
+    ys, xs = np.arange(weight.shape[0]), np.arange(weight.shape[1])
+    cy, cx = float(weight.sum(axis=1) @ ys) / mass, float(weight.sum(axis=0) @ xs) / mass
+    dy, dx = ys - cy, xs - cx
+    syy = float(weight.sum(axis=1) @ (dy * dy)) / mass + 1 / 12
+    sxx = float(weight.sum(axis=0) @ (dx * dx)) / mass + 1 / 12
+    sxy = float(dy @ weight @ dx) / mass
+    half, spread = (sxx + syy) / 2, math.hypot((sxx - syy) / 2, sxy)
+    major, minor = half + spread, max(half - spread, 1e-9)
+    fill = mass / (4 * math.pi * math.sqrt(major * minor))  # 1 for a filled ellipse
+    elongation = math.sqrt(major / minor)
+    tilt = abs(math.degrees(0.5 * math.atan2(2 * sxy, sxx - syy)))  # 0 = horizontal
+    if fill < SOLID:
+        return False
+    return elongation < DOT_ELONGATION or (elongation < DASH_ELONGATION and tilt < DASH_TILT)
 
 
 def to_mnist(source: Source) -> np.ndarray:

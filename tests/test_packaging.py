@@ -13,8 +13,9 @@ import pytest
 REPO = Path(__file__).resolve().parent.parent
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Built once per test session."""
     out = tmp_path_factory.mktemp("dist")
     subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(out), str(REPO)],
                    check=True, capture_output=True, timeout=600)
@@ -38,14 +39,26 @@ def test_resources_found_from_checkout() -> None:
 
 @pytest.mark.slow
 def test_wheel_installs_into_a_fresh_venv_and_predicts(wheel: Path, tmp_path: Path) -> None:
-    """No network: the venv reuses the installed dependencies and takes only our wheel."""
+    """No network: the venv sees the dependencies this test runs with and installs only our wheel.
+
+    ``--system-site-packages`` would show the *base* interpreter's packages, not
+    those of a venv the suite runs in; a .pth file naming this interpreter's own
+    site-packages works for a plain venv, a --system-site-packages one and a
+    system interpreter alike.
+    """
     import json
+    import sysconfig
 
     from PIL import Image, ImageDraw
 
     venv = tmp_path / "venv"
-    subprocess.run([sys.executable, "-m", "venv", "--system-site-packages", str(venv)], check=True, timeout=300)
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=300)
     python = venv / ("Scripts" if os.name == "nt" else "bin") / "python"
+    inner = subprocess.run([str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+                           capture_output=True, text=True, check=True).stdout.strip()
+    outer = [p for p in sys.path if p.endswith("site-packages") or p.endswith("dist-packages")]
+    outer += [sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]]
+    (Path(inner) / "outer-env.pth").write_text("\n".join(dict.fromkeys(outer)) + "\n")
     subprocess.run([str(python), "-m", "pip", "install", "--no-deps", "--no-index", "--quiet", str(wheel)],
                    check=True, timeout=300)
     image = Image.new("L", (200, 200), 255)

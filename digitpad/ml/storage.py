@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from digitpad import __version__
-from digitpad.errors import ModelError
+from digitpad.errors import ModelError, one_line
 from digitpad.fileio import temp_beside, write_atomic
 from digitpad.contracts import ModelInfo
 from digitpad.resources import bundled_model
@@ -51,8 +51,15 @@ def build_metadata(result: Any, evaluation: Any = None, name: str | None = None)
 
 
 def save_model(model: Any, path: str | Path, metadata: dict[str, Any] | None = None) -> Path:
-    """Save a float32 copy of ``model`` (no optimizer) and its metadata, atomically."""
+    """Save a float32 copy of ``model`` (no optimizer) and its metadata, atomically.
+
+    For the tutorial CNN the metadata also gets the model's answers to the
+    fixed probe inputs (``digitpad.ml.probe``), computed on the CPU, so that a
+    later load can run it on NumPy alone and check it.
+    """
+    from digitpad.ml.fastpath import matches_plan
     from digitpad.ml.model import inference_copy
+    from digitpad.ml.probe import probe_record
 
     path = Path(path)
     if path.suffix != ".keras":
@@ -61,7 +68,19 @@ def save_model(model: Any, path: str | Path, metadata: dict[str, Any] | None = N
         raise ModelError(f"{path.parent}: folder does not exist")
     tmp = temp_beside(path, ".keras")
     try:
-        inference_copy(model).save(tmp, overwrite=True)
+        copy = inference_copy(model)
+        copy.save(tmp, overwrite=True)
+        if metadata is not None and metadata.get("outputs", "logits") == "logits" and matches_plan(copy):
+            from digitpad.ml.backend import load_keras
+
+            load_keras()
+            import tensorflow as tf
+
+            def probabilities(images: Any) -> Any:
+                with tf.device("/CPU:0"):
+                    return tf.nn.softmax(copy(images.reshape(-1, 28, 28, 1), training=False)).numpy()
+
+            metadata = {**metadata, "probe": probe_record(probabilities)}
         if metadata is not None:
             write_atomic(metadata_path(path), json.dumps(metadata, indent=2).encode() + b"\n")
         os.replace(tmp, path)
@@ -95,7 +114,7 @@ def load_model(path: str | Path | None = None) -> tuple[Any, ModelInfo]:
     try:
         model = keras.saving.load_model(path, compile=False, safe_mode=True)
     except Exception as exc:  # Keras raises many types for a bad archive
-        reason = str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__
+        reason = one_line(exc, 200)
         raise ModelError(f"{path}: could not load model ({reason})") from None
     _check_shapes(model, path)
     metadata = read_metadata(path)

@@ -1,49 +1,34 @@
-"""The Train tab: settings, Start/Stop, live charts and table, then the test-set evaluation.
+"""The Train tab: a view of settings, Start/Stop, live charts and table, then the test-set evaluation.
 
-Training runs in a :class:`~digitpad.ui.training_worker.TrainingRun` thread, so
-the window (and the Draw tab's predictions) stay responsive. A finished run is
-only kept in memory: "Use this model" hands its predictor to the Draw tab and
+Everything with a lifetime (the run, its ETA, the outcome, saving) lives in
+:class:`~digitpad.ui.training_controller.TrainingController`; this widget shows
+what its signals say and turns clicks into its calls. A finished run is only
+kept in memory: "Use this model" hands its predictor to the Draw tab and
 "Save model…" writes it where the user says, never over the bundled model.
 """
 
 from __future__ import annotations
 
-import logging
-import time
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QEvent, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, Qt, Signal
 from PySide6.QtGui import QPalette
-from PySide6.QtWidgets import (QAbstractItemView, QCheckBox, QComboBox, QDoubleSpinBox, QFileDialog, QFormLayout,
-                               QGroupBox, QHBoxLayout, QHeaderView, QLabel, QProgressBar, QPushButton, QSizePolicy,
-                               QSpinBox, QSplitter, QTableWidget, QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QGroupBox, QHBoxLayout, QHeaderView, QInputDialog,
+                               QLabel, QLineEdit, QProgressBar, QPushButton, QSizePolicy, QSplitter, QTableWidget,
+                               QTableWidgetItem, QTabWidget, QVBoxLayout, QWidget)
 
-from digitpad.errors import ConfigError
-from digitpad.ml.precision import cpu_has_bf16
+from digitpad.contracts import EpochEnd
 from digitpad.ml.config import TrainConfig
-from digitpad.contracts import BatchEnd, EpochEnd
 from digitpad.ui.confusion_view import EvaluationView
-from digitpad.ml.config import fine_tune_settings
 from digitpad.ui.fine_tune import FINE_TUNE_TIP, report_text
+from digitpad.ui.settings_form import SettingsForm, auto_precision_text
 from digitpad.ui.theme import error_color, is_palette_change
 from digitpad.ui.training_charts import TrainingCharts
-from digitpad.ui.training_worker import BATCH_INTERVAL_S, TrainingRun, failure_message
+from digitpad.ui.training_controller import TrainingController
 
 EPOCH_COLUMNS = ("epoch", "loss", "acc", "val loss", "val acc", "seconds", "img/s")
-SHUTDOWN_TIMEOUT_MS = 60_000  # a stop ends within one batch, then the test set is evaluated
 MODEL_FILTER = "Keras models (*.keras)"
-
-log = logging.getLogger(__name__)
-_abandoned: list[TrainingRun] = []  # runs whose thread outlived shutdown's wait: never delete those
-
-
-def clock_text(seconds: float) -> str:
-    """``83`` -> ``1:23``; ``3725`` -> ``1:02:05``."""
-    seconds = max(0, int(round(seconds)))
-    hours, rest = divmod(seconds, 3600)
-    minutes, secs = divmod(rest, 60)
-    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
 
 
 def _number(value: float | None, digits: int = 4) -> str:
@@ -55,14 +40,14 @@ def _percent(value: float | None) -> str:
 
 
 class TrainTab(QWidget):
-    """Trains the CNN in a worker thread; emits ``useModelRequested(predictor)``.
+    """The Train tab's widgets over a TrainingController; emits ``useModelRequested(predictor)``.
 
-    ``trainer``: an object with ``run(config, on_batch, on_epoch, stop)`` and
-    ``save(outcome, path)``; None means the real ``KerasTrainer`` (imported
-    only when needed, so this module does not load TensorFlow).
+    ``trainer``: an object with the ``digitpad.contracts.Trainer`` methods; None
+    means the real ``KerasTrainer`` (made in the worker thread, so this module
+    does not load TensorFlow).
     """
 
-    useModelRequested = Signal(object)  # a digitpad.ml.inference.Predictor-like object
+    useModelRequested = Signal(object)  # a Predictor
     showImageRequested = Signal(object)  # a float32 (28, 28) image to put on the Draw canvas
     runningChanged = Signal(bool)  # True when a run starts, False when its thread has ended
     outcomeReady = Signal(object)  # the Outcome of a finished or stopped run
@@ -70,59 +55,19 @@ class TrainTab(QWidget):
     def __init__(self, trainer: object | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("trainTab")
-        self.trainer = trainer
-        self.batch_interval_s = BATCH_INTERVAL_S  # tests set 0 to see every batch
-        self._run: TrainingRun | None = None
-        self._outcome: Any = None
+        self.controller = TrainingController(trainer, self)
         self._active_predictor: Any = None  # the Draw tab's model: where fine-tuning starts
-        self._run_kind = "Training"  # or "Fine-tuning": how failures are worded
-        self._last_batch: BatchEnd | None = None
-        self._t_start = 0.0
-        self._first_batch: tuple[float, int] | None = None  # (time, batches done) at the first report
         self._build()
-        self._clock = QTimer(self)
-        self._clock.setInterval(500)
-        self._clock.timeout.connect(self._update_status)
-        app = QCoreApplication.instance()
-        if app is not None:  # safety net if the window forgets to call shutdown()
-            app.aboutToQuit.connect(self.shutdown)
+        self._connect()
         self._set_running(False)
 
     # --- construction -------------------------------------------------------------
     def _build(self) -> None:
-        self.epochs_spin = self._spin("epochsSpin", 1, 1000, 10, "Passes over the training images")
-        self.batch_spin = self._spin("batchSizeSpin", 1, 65536, 128, "Images per Adam step")
-        self.lr_spin = QDoubleSpinBox()
-        self.lr_spin.setObjectName("learningRateSpin")
-        self.lr_spin.setDecimals(6)
-        self.lr_spin.setRange(1e-5, 1.0)
-        self.lr_spin.setStepType(QDoubleSpinBox.StepType.AdaptiveDecimalStepType)
-        self.lr_spin.setValue(1e-3)
-        self.lr_spin.setToolTip("Adam's learning rate")
-        self.validation_spin = self._spin("validationSpin", 0, 59_000, 5000,
-                                          "Training images held out to validate each epoch (0: none)")
-        self.limit_spin = self._spin("limitSpin", 0, 60_000, 0, "Train on at most this many images")
-        self.limit_spin.setSpecialValueText("all")
-        self.seed_spin = self._spin("seedSpin", 0, 2**31 - 1, 0, "Random seed: same seed, same run")
-        self.augment_check = QCheckBox("rotate, zoom, shift")
-        self.augment_check.setObjectName("augmentCheck")
-        self.augment_check.setToolTip("Randomly rotate, zoom and shift the training images each epoch")
-        self.precision_combo = QComboBox()
-        self.precision_combo.setObjectName("precisionCombo")
-        for text, value in ((self._auto_text(), "auto"), ("float32", "float32"), ("bfloat16 (mixed)", "bfloat16")):
-            self.precision_combo.addItem(text, value)
-        self.precision_combo.setToolTip("Numeric mode; auto picks bfloat16 where the hardware computes it natively")
-
-        self.settings_box = QGroupBox("Settings")
-        form = QFormLayout(self.settings_box)
-        settings = (("E&pochs", self.epochs_spin), ("Ba&tch size", self.batch_spin),
-                    ("&Learning rate", self.lr_spin), ("&Validation images", self.validation_spin),
-                    ("Image l&imit", self.limit_spin), ("See&d", self.seed_spin),
-                    ("Au&gment", self.augment_check), ("P&recision", self.precision_combo))
-        for label, widget in settings:  # "&": Alt+letter focuses the field (File/Edit/Model/Help keep F/E/M/H)
-            form.addRow(label, widget)
-            widget.setAccessibleName(label.replace("&", ""))
-        self.augment_check.setAccessibleName("Augment: rotate, zoom, shift")
+        self.settings_box = SettingsForm()
+        w = self.settings_box.widgets
+        self.epochs_spin, self.batch_spin, self.lr_spin = w["epochs"], w["batch_size"], w["learning_rate"]
+        self.validation_spin, self.limit_spin, self.seed_spin = w["validation"], w["limit"], w["seed"]
+        self.augment_check, self.precision_combo = w["augment"], w["precision"]
 
         self.start_button = self._button("Start", "startButton", lambda: self.start_training(),
                                          "Train a new model with these settings")
@@ -132,7 +77,6 @@ class TrainTab(QWidget):
                                              lambda: self.start_fine_tune(), FINE_TUNE_TIP)
         self.fine_tune_report = self._label("fineTuneReport", "Fine-tuning result")
         self.fine_tune_report.setVisible(False)
-        self.outcomeReady.connect(self._show_fine_tune_report)
         self.progress = QProgressBar()
         self.progress.setObjectName("trainProgress")
         self.progress.setTextVisible(True)
@@ -145,7 +89,7 @@ class TrainTab(QWidget):
         self.use_button = self._button("Use this model", "useModelButton", self._use_model,
                                        "Make the Draw tab read with the model just trained")
         self.save_button = self._button("Save model…", "saveModelButton", self._save_model,
-                                        "Write the trained model to a .keras file")
+                                        "Write the trained model to a .keras file, under a name you choose")
         self.model_status = self._label("trainedModelStatus", "Trained model")
         self._apply_palette()
 
@@ -177,7 +121,7 @@ class TrainTab(QWidget):
         self.epoch_table = QTableWidget(0, len(EPOCH_COLUMNS))
         self.epoch_table.setObjectName("epochTable")
         self.epoch_table.setAccessibleName("Epoch results")
-        self.epoch_table.setToolTip("Loss, accuracy and speed of each finished epoch")
+        self.epoch_table.setToolTip("Loss, accuracy and speed of each full epoch")
         self.epoch_table.setTabKeyNavigation(False)  # Tab leaves the table; arrow keys move between cells
         self.epoch_table.setHorizontalHeaderLabels(list(EPOCH_COLUMNS))
         self.epoch_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
@@ -191,7 +135,6 @@ class TrainTab(QWidget):
         live.setStretchFactor(0, 3)
         live.setStretchFactor(1, 1)
         self.evaluation = EvaluationView()
-        self.evaluation.imageChosen.connect(self.showImageRequested)
         self.views = QTabWidget()
         self.views.setObjectName("trainViews")
         self.views.addTab(live, "Live")
@@ -200,23 +143,27 @@ class TrainTab(QWidget):
         layout = QHBoxLayout(self)
         layout.addWidget(left_widget)
         layout.addWidget(self.views, 1)
-        chain = [widget for _, widget in settings] + [self.start_button, self.stop_button, self.fine_tune_button,
-                                                       self.use_button, self.save_button]
+        chain = list(self.settings_box.widgets.values()) + [self.start_button, self.stop_button,
+                                                            self.fine_tune_button, self.use_button, self.save_button]
         for first, second in zip(chain, chain[1:]):  # top to bottom, then the buttons
             QWidget.setTabOrder(first, second)
         self._show_error("")
         self.set_active_model_info(None)
         self.status_label.setText("Ready to train")
 
-    @staticmethod
-    def _spin(name: str, low: int, high: int, value: int, tip: str) -> QSpinBox:
-        spin = QSpinBox()
-        spin.setObjectName(name)
-        spin.setRange(low, high)
-        spin.setValue(value)
-        spin.setToolTip(tip)
-        spin.setGroupSeparatorShown(high >= 10_000)
-        return spin
+    def _connect(self) -> None:
+        c = self.controller
+        self.evaluation.imageChosen.connect(self.showImageRequested)
+        c.runStarted.connect(self._on_started)
+        c.progress.connect(self._on_progress)
+        c.status.connect(self.status_label.setText)
+        c.batchEnded.connect(self.charts.add_batch)
+        c.epochEnded.connect(self._on_epoch)
+        c.finished.connect(self._on_finished)
+        c.failed.connect(self._show_error)
+        c.runningChanged.connect(self._on_running_changed)
+        c.saved.connect(self._on_saved)
+        c.saveFailed.connect(self._on_save_failed)
 
     @staticmethod
     def _button(text: str, name: str, slot: Any, tip: str = "") -> QPushButton:
@@ -235,94 +182,56 @@ class TrainTab(QWidget):
         label.setWordWrap(True)
         return label
 
-    @staticmethod
-    def _auto_text(policy: str | None = None) -> str:
-        if policy is not None:
-            return f"auto (last run: {'bfloat16' if 'bfloat16' in policy else 'float32'})"
-        return "auto (bfloat16 on this CPU)" if cpu_has_bf16() else "auto (float32 here, bfloat16 on a recent GPU)"
-
-    # --- public API ---------------------------------------------------------------
-    def config(self) -> TrainConfig:
-        """The settings as a TrainConfig (not yet checked)."""
-        return TrainConfig(
-            epochs=self.epochs_spin.value(), batch_size=self.batch_spin.value(),
-            learning_rate=self.lr_spin.value(), validation=self.validation_spin.value(),
-            limit=self.limit_spin.value() or None, seed=self.seed_spin.value(),
-            augment=self.augment_check.isChecked(), precision=self.precision_combo.currentData())
-
-    def start_training(self, config: TrainConfig | None = None, *, method: str = "run",
-                       arguments: dict[str, Any] | None = None) -> bool:
-        """Start a run with ``config`` (default: the settings); False, with a message, if refused."""
-        if self._run is not None:
-            return False
-        config = config if config is not None else self.config()
-        try:
-            config.check()
-        except ConfigError as exc:
-            self._show_error(failure_message(exc))
-            return False
-        self._show_error("")
-        self._outcome = None
-        self._last_batch, self._first_batch = None, None
-        self.charts.begin(config.epochs)
-        self.epoch_table.setRowCount(0)
-        self.evaluation.clear()
-        self.views.setCurrentIndex(0)
-        self.progress.setRange(0, 1)
-        self.progress.setValue(0)
-        self.progress.setFormat("preparing data and model…")
-        self.model_status.setText("")
-        self.fine_tune_report.setVisible(False)
-        self._run_kind = "Fine-tuning" if method == "fine_tune" else "Training"
-        run = TrainingRun(config, self.trainer, self.batch_interval_s, parent=self, method=method,
-                          arguments=arguments)
-        run.batchEnded.connect(self._on_batch)
-        run.epochEnded.connect(self._on_epoch)
-        run.finished.connect(self._on_finished)
-        run.failed.connect(self._on_failed)
-        run.cancelled.connect(self._on_cancelled)
-        run.done.connect(self._on_done)
-        self._run = run
-        self._t_start = time.monotonic()
-        self._set_running(True)
-        run.start()
-        self.runningChanged.emit(True)
-        return True
-
-    def stop_training(self) -> None:
-        """Ask the run to stop after the current batch; the evaluation still follows."""
-        if self._run is None or self._run.stop_requested():
-            return
-        self._run.stop()
-        self.stop_button.setEnabled(False)
-        self.status_label.setText("Stopping after this batch…")
-
-    def is_training(self) -> bool:
-        return self._run is not None
+    # --- public API (thin: the controller does the work) ------------------------------
+    @property
+    def trainer(self) -> Any:
+        return self.controller.trainer
 
     @property
-    def current_run(self) -> TrainingRun | None:
-        return self._run
+    def batch_interval_s(self) -> float:
+        return self.controller.batch_interval_s
+
+    @batch_interval_s.setter
+    def batch_interval_s(self, value: float) -> None:
+        self.controller.batch_interval_s = value
 
     @property
     def outcome(self) -> Any:
         """The last finished run's Outcome (None before the first or after a failure)."""
-        return self._outcome
+        return self.controller.outcome
 
-    def shutdown(self, timeout_ms: int = SHUTDOWN_TIMEOUT_MS) -> None:
-        """Stop any training and wait for its thread; called when the window closes."""
-        run = self._run
-        if run is None:
-            return
-        run.abort()  # no evaluation: the user is leaving
-        ended = run.wait(timeout_ms)
-        run.discard()  # signals still queued for it are dropped
-        if not ended:
-            log.warning("training thread still running %d ms after stop; leaving it", timeout_ms)
-            run.setParent(None)
-            _abandoned.append(run)
-        self._forget_run(delete=ended)
-        self.status_label.setText("Training stopped")
+    @property
+    def current_run(self) -> Any:
+        return self.controller.run
+
+    def config(self) -> TrainConfig:
+        """The settings as a TrainConfig (not yet checked)."""
+        return self.settings_box.config()
+
+    def start_training(self, config: TrainConfig | None = None) -> bool:
+        """Start a run with ``config`` (default: the settings); False, with a message, if refused."""
+        self._show_error("")
+        return self.controller.start(config if config is not None else self.config())
+
+    def start_fine_tune(self) -> bool:
+        """Fine-tune the Draw tab's model on MNIST plus the user's samples (see ml.config.fine_tune_settings)."""
+        from digitpad.personal import SampleStore
+
+        self._show_error("")
+        return self.controller.start_fine_tune(self.config(), self._active_predictor, SampleStore())
+
+    def stop_training(self) -> None:
+        """Ask the run to stop after the current batch; the evaluation still follows."""
+        if self.controller.is_training() and not self.controller.stop_requested():
+            self.stop_button.setEnabled(False)
+        self.controller.stop()
+
+    def is_training(self) -> bool:
+        return self.controller.is_training()
+
+    def shutdown(self) -> None:
+        """Stop any training (no evaluation) and wait, within a time limit, for its thread."""
+        self.controller.shutdown()
 
     def set_active_predictor(self, predictor: Any) -> None:
         """The model the Draw tab reads with; "Fine-tune on my samples" starts from it."""
@@ -331,56 +240,25 @@ class TrainTab(QWidget):
     def active_predictor(self) -> Any:
         return self._active_predictor
 
-    def start_fine_tune(self) -> bool:
-        """Fine-tune the Draw tab's model on MNIST plus the user's samples, in the worker thread.
-
-        Settings: see :func:`digitpad.ml.config.fine_tune_settings`. With no samples the
-        trainer's DataError ("no personal samples yet…") appears in the error line.
-        """
-        if self._run is not None:
-            return False
-        if self._active_predictor is None:
-            self._show_error("No model is loaded yet: wait for the Draw tab's model, then fine-tune it")
-            return False
-        from digitpad.personal import SampleStore
-
-        return self.start_training(fine_tune_settings(self.config()), method="fine_tune",
-                                   arguments={"base": self._active_predictor, "store": SampleStore()})
-
-    def _show_fine_tune_report(self, outcome: Any) -> None:
-        report = getattr(outcome, "fine_tune", None)
-        self.fine_tune_report.setText("" if report is None else report_text(report))
-        self.fine_tune_report.setVisible(report is not None)
-
     def set_active_model_info(self, info: Any) -> None:
-        """Show which model the Draw tab reads with (a ModelInfo, a string, or None to hide it).
-
-        The window calls this whenever the active model changes, so the line never goes stale.
-        """
+        """Show which model the Draw tab reads with (a ModelInfo, a string, or None to hide it)."""
         text = "" if info is None else info.describe() if hasattr(info, "describe") else str(info)
         self.active_model_label.setText(f"Draw tab uses: {text}" if text else "")
         self.active_model_label.setVisible(bool(text))
 
-    # --- run signals (GUI thread) ---------------------------------------------------
-    def _on_batch(self, batch: BatchEnd) -> None:
-        self._last_batch = batch
-        done = (batch.epoch - 1) * batch.steps + batch.step
-        now = time.monotonic()
-        if self._first_batch is None:
-            self._first_batch = (now, done)
-        total = batch.epochs * batch.steps
-        self.progress.setRange(0, total)
-        self.progress.setValue(done)
-        eta = self._eta(done, total, now)
-        self.progress.setFormat(f"epoch {batch.epoch}/{batch.epochs} · batch {batch.step}/{batch.steps}"
-                                + (f" · ETA {clock_text(eta)}" if eta is not None else ""))
-        self.charts.add_batch(batch)
+    # --- controller signals ---------------------------------------------------------------
+    def _on_started(self, config: TrainConfig, kind: str) -> None:
+        self.charts.begin(config.epochs)
+        self.epoch_table.setRowCount(0)
+        self.evaluation.clear()
+        self.views.setCurrentIndex(0)
+        self.model_status.setText("")
+        self.fine_tune_report.setVisible(False)
 
-    def _eta(self, done: int, total: int, now: float) -> float | None:
-        if self._first_batch is None:
-            return None
-        t0, done0 = self._first_batch
-        return (now - t0) / (done - done0) * (total - done) if done > done0 else None
+    def _on_progress(self, done: int, total: int, text: str) -> None:
+        self.progress.setRange(0, max(1, total))
+        self.progress.setValue(done)
+        self.progress.setFormat(text)
 
     def _on_epoch(self, end: EpochEnd) -> None:
         self.charts.add_epoch(end)
@@ -395,81 +273,29 @@ class TrainTab(QWidget):
             item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
             self.epoch_table.setItem(row, column, item)
         self.epoch_table.scrollToBottom()
-        if end.epoch >= end.epochs:
-            self.progress.setFormat("evaluating on the test set…")
 
-    def _on_finished(self, outcome: Any) -> None:
-        self._outcome = outcome
-        result, evaluation = outcome.result, outcome.evaluation
-        self.evaluation.show_evaluation(evaluation, outcome.test_images)
+    def _on_finished(self, outcome: Any, summary: str) -> None:
+        self.evaluation.show_evaluation(outcome.evaluation, outcome.test_images)
         self.views.setCurrentWidget(self.evaluation)
-        self.precision_combo.setItemText(0, self._auto_text(getattr(result, "policy", None)))
-        last = self._last_batch
-        elapsed = clock_text(time.monotonic() - self._t_start)
-        epochs = len(result.history)
-        if result.stopped and last is not None:
-            self.progress.setFormat(f"stopped at epoch {last.epoch}/{last.epochs} · batch {last.step}/{last.steps}")
-        elif not result.stopped:
-            self.progress.setRange(0, 1)
-            self.progress.setValue(1)
-            self.progress.setFormat(f"done · {epochs} epoch{'s' * (epochs != 1)} · {elapsed}")
-        else:
-            self.progress.setFormat("stopped before the first batch")
-        how = "stopped" if result.stopped else "finished"
-        self.model_status.setText(f"Run {how} after {epochs} full epoch{'s' * (epochs != 1)} · "
-                                  f"test accuracy {evaluation.accuracy * 100:.2f} % · not saved yet")
+        self.precision_combo.setItemText(0, auto_precision_text(getattr(outcome.result, "policy", None)))
+        self.model_status.setText(summary)
+        report = getattr(outcome, "fine_tune", None)
+        self.fine_tune_report.setText("" if report is None else report_text(report))
+        self.fine_tune_report.setVisible(report is not None)
         self.outcomeReady.emit(outcome)
 
-    def _on_failed(self, message: str) -> None:
-        self._show_error(f"{self._run_kind} failed: {message}")
-        self.progress.setFormat("failed")
+    def _on_running_changed(self, running: bool) -> None:
+        self._set_running(running)
+        self.runningChanged.emit(running)
 
-    def _on_cancelled(self) -> None:
-        self.progress.setFormat("cancelled")
-
-    def _on_done(self) -> None:
-        if self.sender() is self._run:
-            self._forget_run()
-
-    def _forget_run(self, delete: bool = True) -> None:
-        run, self._run = self._run, None
-        if run is not None and delete:
-            run.deleteLater()  # not now: we may be inside one of its signals
-        self._update_status()
-        self._set_running(False)
-        self.runningChanged.emit(False)
-
-    # --- state and status ---------------------------------------------------------
     def _set_running(self, running: bool) -> None:
+        has_outcome = self.controller.outcome is not None
         self.settings_box.setEnabled(not running)
         self.start_button.setEnabled(not running)
         self.stop_button.setEnabled(running)
         self.fine_tune_button.setEnabled(not running)
-        self.use_button.setEnabled(not running and self._outcome is not None)
-        self.save_button.setEnabled(not running and self._outcome is not None)
-        if running:
-            self._clock.start()
-        else:
-            self._clock.stop()
-
-    def _update_status(self) -> None:
-        if self._run is None and self._last_batch is None:
-            return
-        now = time.monotonic()
-        parts = [f"elapsed {clock_text(now - self._t_start)}"]
-        batch, first = self._last_batch, self._first_batch
-        if batch is not None and first is not None and now > first[0]:
-            done = (batch.epoch - 1) * batch.steps + batch.step
-            rate = (done - first[1]) * self._current_batch_size() / (now - first[0])
-            if rate > 0:
-                parts.append(f"{rate:,.0f} img/s")
-        if self._run is not None and self._run.stop_requested():
-            parts.append("stopping…")
-        self.status_label.setText(" · ".join(parts))
-
-    def _current_batch_size(self) -> int:
-        run = self._run
-        return run.config.batch_size if run is not None else self.batch_spin.value()
+        self.use_button.setEnabled(not running and has_outcome)
+        self.save_button.setEnabled(not running and has_outcome and not self.controller.is_saving())
 
     def _show_error(self, message: str) -> None:
         self.error_label.setText(message)
@@ -488,20 +314,15 @@ class TrainTab(QWidget):
 
     # --- trained model ------------------------------------------------------------
     def _use_model(self) -> None:
-        if self._outcome is not None:
-            self.useModelRequested.emit(self._outcome.predictor)
+        outcome = self.controller.outcome
+        if outcome is not None:
+            self.useModelRequested.emit(outcome.predictor)
             self.model_status.setText("The Draw tab now reads with this model (not saved yet)")
 
-    def _saver(self) -> Any:
-        if self.trainer is not None:
-            return self.trainer
-        from digitpad.ml.session import KerasTrainer  # no TensorFlow import until save itself
-
-        return KerasTrainer()
-
     def _save_model(self) -> None:
-        """Ask for a file (default: a new one in the models folder) and write the model there."""
-        if self._outcome is None:
+        """Ask for a file (default: a new one in the models folder) and a name, then save on a worker thread."""
+        outcome = self.controller.outcome
+        if outcome is None:
             return
         from digitpad.paths import new_model_path
 
@@ -510,7 +331,7 @@ class TrainTab(QWidget):
             default.parent.mkdir(parents=True, exist_ok=True)
         except OSError:
             pass  # the dialog still opens; the save reports a real problem
-        chosen, _ = QFileDialog.getSaveFileName(self, "Save model", str(default), MODEL_FILTER)
+        chosen, _ = QFileDialog.getSaveFileName(self, "Save model — digitpad", str(default), MODEL_FILTER)
         if not chosen:
             return
         path = Path(chosen)
@@ -519,24 +340,18 @@ class TrainTab(QWidget):
             if path.exists():
                 self._show_error(f"{path} already exists; choose another name")
                 return
-        if _is_bundled_model(path):
-            self._show_error("That is the bundled model; training never overwrites it. Choose another file.")
-            return
-        try:
-            saved = self._saver().save(self._outcome, path)
-        except Exception as exc:  # noqa: BLE001 - report any save failure in the tab
-            self._show_error(f"Could not save the model: {failure_message(exc)}")
-            return
-        self._show_error("")
-        self.model_status.setText(f"Saved to {saved if saved is not None else path}")
+        current = str(outcome.metadata.get("name") or outcome.predictor.info.name)
+        name, ok = QInputDialog.getText(self, "Name the model — digitpad", "Name shown in the app:",
+                                        QLineEdit.EchoMode.Normal, current)
+        if self.controller.save(path, name.strip() if ok and name.strip() else None):
+            self._show_error("")
+            self.save_button.setEnabled(False)
+            self.model_status.setText(f"Saving to {path}…")
 
+    def _on_saved(self, path: Path) -> None:
+        self.model_status.setText(f"Saved to {path}")
+        self._set_running(self.controller.is_training())
 
-def _is_bundled_model(path: Path) -> bool:
-    from digitpad.resources import bundled_model
-
-    try:
-        bundled = bundled_model()
-    except FileNotFoundError:
-        return False
-    return path.resolve() == bundled.resolve() or (path.exists() and bundled.exists() and path.samefile(bundled))
-
+    def _on_save_failed(self, message: str) -> None:
+        self._show_error(message)
+        self._set_running(self.controller.is_training())

@@ -209,9 +209,14 @@ def _no_modal_dialogs() -> Any:
     saved = {name: getattr(QMessageBox, name) for name in answers}
     for name, answer in answers.items():
         setattr(QMessageBox, name, staticmethod(lambda *args, _answer=answer, **kwargs: _answer))
+    from PySide6.QtWidgets import QInputDialog
+
+    get_text = QInputDialog.getText  # answers with the text it offers, as if OK were pressed
+    QInputDialog.getText = staticmethod(lambda parent, title, label, mode=None, text="", *a, **k: (text, True))
     yield
     for name, original in saved.items():
         setattr(QMessageBox, name, original)
+    QInputDialog.getText = get_text
 
 
 STROKE = line((140, 40), (140, 220))  # a vertical bar through the middle of a 280 px canvas

@@ -105,6 +105,7 @@ class FakeTrainer:
         self.saves: list[tuple[Outcome, Path]] = []
         self.outcomes: list[Outcome] = []
         self.thread_ids: list[int] = []
+        self.save_threads: list[int] = []
         self.fine_tunes: list[tuple[Any, Any, int]] = []
         self.runs = 0
 
@@ -195,6 +196,7 @@ class FakeTrainer:
 
     def save(self, outcome: Outcome, path: str | Path, name: str | None = None) -> Path:
         path = Path(path)
+        self.save_threads.append(threading.get_ident())
         if name:
             outcome.metadata["name"] = name
         self.saves.append((outcome, path))

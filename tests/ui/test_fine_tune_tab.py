@@ -233,8 +233,9 @@ def test_the_worker_can_call_fine_tune(qtbot: Any) -> None:
     add_samples(4)
     trainer = FakeTrainer(steps=3)
     base = FakePredictor()
-    worker = TrainingWorker(TrainConfig(epochs=1), trainer, 0.0, method="fine_tune",
-                            arguments={"base": base, "store": SampleStore()})
+    store = SampleStore()
+    worker = TrainingWorker(lambda on_batch, on_epoch, stop: trainer.fine_tune(
+        TrainConfig(epochs=1), base, store, on_batch=on_batch, on_epoch=on_epoch, stop=stop), 0.0)
     outcomes: list[Any] = []
     worker.finished.connect(outcomes.append)
     worker.run()  # in this thread: the call itself is what is tested here

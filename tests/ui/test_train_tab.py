@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+
 import math
 import re
 import time
@@ -22,7 +24,8 @@ from digitpad.paths import models_dir
 from digitpad.ui.training_charts import (BATCH_LOSS, SMOOTHING, TRAIN_ACCURACY, TRAIN_LOSS, VAL_ACCURACY, VAL_LOSS,
                                          LossSmoother, MetricChart, TrainingCharts)
 from digitpad.ui.training_worker import BATCH_INTERVAL_S
-from digitpad.ui.train_tab import TrainTab, clock_text
+from digitpad.ui.train_tab import TrainTab
+from digitpad.ui.training_controller import clock_text
 
 try:
     from .fake_trainer import CONFUSIONS, TEST_IMAGES, FakeTrainer, batch_loss, fake_test_images
@@ -85,7 +88,7 @@ def test_controls_and_defaults(qtbot: Any) -> None:
     assert child(tab, QSpinBox, "batchSizeSpin").value() == 128
     lr = child(tab, QDoubleSpinBox, "learningRateSpin")
     assert lr.value() == pytest.approx(1e-3)
-    assert (lr.minimum(), lr.maximum()) == (pytest.approx(1e-5), 1.0) and lr.decimals() >= 5
+    assert (lr.minimum(), lr.maximum()) == (pytest.approx(1e-6), 1.0) and lr.decimals() >= 5
     validation = child(tab, QSpinBox, "validationSpin")
     assert validation.value() == 5000 and validation.minimum() == 0
     limit = child(tab, QSpinBox, "limitSpin")
@@ -178,7 +181,7 @@ def test_run_feeds_charts_table_and_progress_exactly(qtbot: Any, make_tab: Calla
 
     progress = child(tab, QProgressBar, "trainProgress")
     assert progress.value() == progress.maximum() > 0
-    assert progress.format().startswith("done · 3 epochs · ")
+    assert progress.format().startswith("done · 3 full epochs · ")
     assert re.fullmatch(r"elapsed \d+:\d\d( · [\d,]+ img/s)?", child(tab, QLabel, "trainStatus").text())
     assert child(tab, QPushButton, "startButton").isEnabled()
     assert not child(tab, QPushButton, "stopButton").isEnabled()
@@ -398,10 +401,16 @@ def test_save_writes_through_the_trainer(qtbot: Any, make_tab: Callable[..., Tra
     default = Path(asked[0])
     assert default.parent == models_dir() and default.parent.is_dir()
     assert re.fullmatch(r"digitpad-\d{8}-\d{6}\.keras", default.name)
+    status = child(tab, QLabel, "trainedModelStatus")
+    assert not save.isEnabled()  # saving runs on a worker thread; one save at a time
+    qtbot.waitUntil(lambda: status.text() == f"Saved to {tmp_path / 'mine.keras'}", timeout=5000)
     assert trainer.saves == [(trainer.outcomes[0], tmp_path / "mine.keras")]
-    assert child(tab, QLabel, "trainedModelStatus").text() == f"Saved to {tmp_path / 'mine.keras'}"
+    assert trainer.save_threads[0] != threading.get_ident()  # not the GUI thread
+    assert save.isEnabled()
     qtbot.mouseClick(save, LEFT)  # no suffix typed: .keras is added
+    qtbot.waitUntil(lambda: len(trainer.saves) == 2, timeout=5000)
     assert trainer.saves[-1][1] == tmp_path / "other.keras"
+    qtbot.waitUntil(save.isEnabled, timeout=5000)
     qtbot.mouseClick(save, LEFT)  # cancelled
     assert len(trainer.saves) == 2
     assert not any(models_dir().iterdir())  # nothing saved unless asked
@@ -431,14 +440,14 @@ def test_save_failure_is_shown(qtbot: Any, make_tab: Callable[..., TrainTab], tm
     tab = make_tab(trainer, epochs=1)
     train(qtbot, tab)
 
-    def refuse(outcome: Any, path: Any) -> Path:
+    def refuse(outcome: Any, path: Any, name: Any = None) -> Path:
         raise ModelError(f"{path}: permission denied")
 
     monkeypatch.setattr(trainer, "save", refuse)
     monkeypatch.setattr(QFileDialog, "getSaveFileName", staticmethod(lambda *a: (str(tmp_path / "m.keras"), "")))
     qtbot.mouseClick(child(tab, QPushButton, "saveModelButton"), LEFT)
     error = child(tab, QLabel, "trainError")
-    assert error.isVisible()
+    qtbot.waitUntil(error.isVisible, timeout=5000)
     assert error.text() == f"Could not save the model: {tmp_path / 'm.keras'}: permission denied"
 
 

@@ -15,12 +15,23 @@ from PySide6.QtCore import QThread
 from digitpad.errors import ConfigError, DataError
 from digitpad.ml.config import TrainConfig
 from digitpad.contracts import BatchEnd
-from digitpad.ui.training_worker import BatchThrottle, TrainingRun, TrainingWorker, failure_message
+from digitpad.errors import one_line
+from digitpad.ui.training_worker import BatchThrottle, TrainingRun, TrainingWorker
 
 try:
     from .fake_trainer import FakeTrainer
 except ImportError:  # tests/ui collected as a plain folder
     from fake_trainer import FakeTrainer
+
+
+def job(trainer: Any, config: TrainConfig) -> Any:
+    """What the controller hands a worker: train ``config`` with ``trainer`` (None: the real one)."""
+    from digitpad.ui.training_worker import default_trainer
+
+    def call(on_batch: Any, on_epoch: Any, stop: Any) -> Any:
+        return (trainer or default_trainer()).run(config, on_batch=on_batch, on_epoch=on_epoch, stop=stop)
+
+    return call
 
 
 def record(worker: Any) -> list[tuple[str, Any]]:
@@ -42,20 +53,20 @@ class ResourceExhaustedError(Exception):
     (ValueError("bad\n\tthing"), "ValueError: bad thing"),
     (RuntimeError(), "RuntimeError"),
 ])
-def test_failure_message_is_one_line(exc: BaseException, expected: str) -> None:
-    assert failure_message(exc) == expected
+def test_one_line_messages(exc: BaseException, expected: str) -> None:
+    assert one_line(exc) == expected
 
 
 @pytest.mark.parametrize("exc", [MemoryError(), MemoryError("Unable to allocate 3 GiB"),
                                  ResourceExhaustedError("OOM when allocating tensor\nwith shape [128,1024]")])
 def test_memory_errors_say_out_of_memory(exc: BaseException) -> None:
-    message = failure_message(exc)
+    message = one_line(exc)
     assert message.startswith("out of memory")
     assert "\n" not in message
 
 
 def test_long_messages_are_cut() -> None:
-    message = failure_message(ValueError("x" * 5000))
+    message = one_line(ValueError("x" * 5000))
     assert len(message) <= 320 and message.endswith("…")
 
 
@@ -79,7 +90,7 @@ def test_zero_interval_passes_everything() -> None:
 # --- worker, synchronously ---------------------------------------------------------------
 def test_worker_emits_the_script_in_order() -> None:
     trainer = FakeTrainer(steps=4)
-    worker = TrainingWorker(TrainConfig(epochs=2), trainer, batch_interval=0.0)
+    worker = TrainingWorker(job(trainer, TrainConfig(epochs=2)), batch_interval=0.0)
     events = record(worker)
     ended = []
     worker.ended.connect(lambda: ended.append(len(events)))
@@ -96,7 +107,7 @@ def test_worker_emits_the_script_in_order() -> None:
 
 def test_stop_before_start_cancels_without_training() -> None:
     trainer = FakeTrainer()
-    worker = TrainingWorker(TrainConfig(epochs=2), trainer)
+    worker = TrainingWorker(job(trainer, TrainConfig(epochs=2)))
     events = record(worker)
     worker.stop()
     worker.run()
@@ -111,7 +122,7 @@ def test_stop_before_start_cancels_without_training() -> None:
 ])
 def test_worker_turns_exceptions_into_failed(exc: BaseException, expected: str) -> None:
     trainer = FakeTrainer(fail=exc, fail_after=2)
-    worker = TrainingWorker(TrainConfig(epochs=1), trainer, batch_interval=0.0)
+    worker = TrainingWorker(job(trainer, TrainConfig(epochs=1)), batch_interval=0.0)
     events = record(worker)
     ended = []
     worker.ended.connect(lambda: ended.append(True))
@@ -131,7 +142,7 @@ def test_worker_uses_keras_trainer_when_none_given(monkeypatch: pytest.MonkeyPat
         return made[-1]
 
     monkeypatch.setattr(digitpad.ml.session, "KerasTrainer", make)
-    worker = TrainingWorker(TrainConfig(epochs=1), None, batch_interval=0.0)
+    worker = TrainingWorker(job(None, TrainConfig(epochs=1)), batch_interval=0.0)
     events = record(worker)
     worker.run()
     assert len(made) == 1 and made[0].runs == 1
@@ -141,7 +152,7 @@ def test_worker_uses_keras_trainer_when_none_given(monkeypatch: pytest.MonkeyPat
 # --- TrainingRun: the worker in its own thread ------------------------------------------------
 def test_run_trains_in_another_thread_and_relays_in_order(qtbot: Any) -> None:
     trainer = FakeTrainer(steps=3, delay=0.002)
-    run = TrainingRun(TrainConfig(epochs=2), trainer, batch_interval=0.0)
+    run = TrainingRun(job(trainer, TrainConfig(epochs=2)), TrainConfig(epochs=2), batch_interval=0.0)
     threads: list[bool] = []
     run.batchEnded.connect(lambda b: threads.append(threading.current_thread() is threading.main_thread()))
     events = record(run)
@@ -153,12 +164,12 @@ def test_run_trains_in_another_thread_and_relays_in_order(qtbot: Any) -> None:
     batches, ends = trainer.script(2)
     assert [a for n, a in events if n == "batchEnded"] == batches
     assert [a for n, a in events if n == "epochEnded"] == ends
-    assert run.thread.isFinished() and not run.is_running()
+    assert run.wait(0)  # the thread has ended
 
 
 def test_run_throttles_batches_but_keeps_every_epoch(qtbot: Any) -> None:
     trainer = FakeTrainer(steps=200, delay=0.001)
-    run = TrainingRun(TrainConfig(epochs=3), trainer)  # default interval: 50 ms
+    run = TrainingRun(job(trainer, TrainConfig(epochs=3)), TrainConfig(epochs=3))  # default interval: 50 ms
     events = record(run)
     t0 = time.monotonic()
     with qtbot.waitSignal(run.done, timeout=30_000):
@@ -173,7 +184,7 @@ def test_run_throttles_batches_but_keeps_every_epoch(qtbot: Any) -> None:
 
 def test_run_stops_within_one_batch(qtbot: Any) -> None:
     trainer = FakeTrainer(steps=10, delay=0.02)
-    run = TrainingRun(TrainConfig(epochs=5), trainer, batch_interval=0.0)
+    run = TrainingRun(job(trainer, TrainConfig(epochs=5)), TrainConfig(epochs=5), batch_interval=0.0)
     at_stop: list[int] = []
 
     def stop_now(batch: BatchEnd) -> None:
@@ -192,17 +203,17 @@ def test_run_stops_within_one_batch(qtbot: Any) -> None:
 
 
 def test_run_failure_is_relayed_and_thread_ends(qtbot: Any) -> None:
-    run = TrainingRun(TrainConfig(epochs=1), FakeTrainer(fail=DataError("bad file: x.npz")))
+    run = TrainingRun(job(FakeTrainer(fail=DataError("bad file: x.npz")), TrainConfig(epochs=1)), TrainConfig(epochs=1))
     events = record(run)
     with qtbot.waitSignals([run.failed, run.done], order="strict", timeout=10_000):
         run.start()
     assert events == [("started", None), ("failed", "bad file: x.npz")]
-    assert run.thread.isFinished()
+    assert run.wait(0)
 
 
 def test_discarded_run_relays_nothing_more(qtbot: Any, no_thread_leaks: list[QThread]) -> None:
     trainer = FakeTrainer(steps=5, delay=0.01)
-    run = TrainingRun(TrainConfig(epochs=1), trainer, batch_interval=0.0)
+    run = TrainingRun(job(trainer, TrainConfig(epochs=1)), TrainConfig(epochs=1), batch_interval=0.0)
     events = record(run)
     done: list[bool] = []
     run.done.connect(lambda: done.append(True))
@@ -239,7 +250,7 @@ def test_abort_is_reported_as_cancelled_not_failed(qtbot) -> None:
             assert stop.aborted and stop.is_set()
             raise TrainingAborted("training aborted")
 
-    worker = TrainingWorker(TrainConfig(), GivesUp())
+    worker = TrainingWorker(job(GivesUp(), TrainConfig()))
     failed: list[str] = []
     finished: list[object] = []
     worker.failed.connect(failed.append)
