@@ -58,6 +58,21 @@ class _Router(io.TextIOBase):
     def writable(self) -> bool:
         return True
 
+    # io.TextIOBase defines these itself, so __getattr__ would never be asked.
+    @property
+    def encoding(self) -> Any:  # type: ignore[override]
+        return getattr(self._original, "encoding", None)
+
+    @property
+    def errors(self) -> Any:  # type: ignore[override]
+        return getattr(self._original, "errors", None)
+
+    def fileno(self) -> int:
+        return self._original.fileno()
+
+    def isatty(self) -> bool:
+        return bool(self._original.isatty())
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._original, name)
 
