@@ -7,21 +7,27 @@ are appended into NumPy buffers and handed to the existing plot items with
 (epochs 0..N padded so the last points are whole; loss from 0 up to a round
 ceiling that only grows; accuracy 0..1), so live updates never make the axes
 jitter.
+
+The chart widgets exist from the start (names, tooltips, size hints, data);
+the pyqtgraph plot inside each is built when it is first shown or read, so
+pyqtgraph is imported then and not at start-up, which does not need it.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Callable, Union
+from typing import TYPE_CHECKING, Any, Callable, Union
 
 import numpy as np
-import pyqtgraph as pg
-from PySide6.QtCore import QEvent, QObject, Qt, Signal
-from PySide6.QtGui import QColor, QPalette, QPen
-from PySide6.QtWidgets import QApplication, QHBoxLayout, QWidget
+from PySide6.QtCore import QEvent, QObject, QSize, Qt, Signal
+from PySide6.QtGui import QColor, QPalette, QPen, QShowEvent
+from PySide6.QtWidgets import QApplication, QHBoxLayout, QSizePolicy, QVBoxLayout, QWidget
 
 from digitpad.contracts import BatchEnd, EpochEnd
 from digitpad.ui.theme import chart_colors, current_palette, is_palette_change, series_colors, style_chart
+
+if TYPE_CHECKING:  # pragma: no cover
+    import pyqtgraph as pg
 
 SMOOTHING = 0.9  # weight of the past per batch in the moving average
 X_PAD = 0.04  # share of the x range added on both sides: markers at epoch 0 and N stay whole
@@ -29,6 +35,7 @@ Y_PAD = 0.04  # the same for y: a loss of 0 or an accuracy of 1 is not cut in ha
 HEADROOM = 0.02  # a value on a round limit gets the next one: the top point is below the top grid line
 NICE = (1.0, 1.2, 1.5, 2.0, 2.5, 3.0, 4.0, 5.0, 6.0, 8.0, 10.0)  # round y limits, times a power of ten
 MARKER = 7  # px, the per-epoch points
+CHART_MINIMUM = QSize(180, 150)  # one chart; small, so the Live view never widens the window
 
 # Legend names: the chart titles say "Loss" / "Accuracy", so one word each keeps the
 # legend whole in a narrow window.
@@ -122,15 +129,16 @@ class Curve(QObject):
     """One named line of a chart: its points in growing NumPy buffers, shown by one PlotDataItem.
 
     ``append`` writes into the buffers and hands the filled part to the same
-    item with ``setData`` (no new items, no copies of Python lists).
-    ``pointAdded(index)`` follows each accepted point.
+    item with ``setData`` (no new items, no copies of Python lists). The item
+    is attached when the chart's plot is built; points added before are shown
+    then. ``pointAdded(index)`` follows each accepted point.
     """
 
     pointAdded = Signal(int)
 
-    def __init__(self, item: pg.PlotDataItem, parent: QObject | None = None) -> None:
+    def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self.item = item
+        self.item: Any = None  # the pg.PlotDataItem, once attached
         self._x = np.empty(64, np.float64)
         self._y = np.empty(64, np.float64)
         self._count = 0
@@ -145,22 +153,30 @@ class Curve(QObject):
     def points(self) -> list[tuple[float, float]]:
         return [(float(x), float(y)) for x, y in zip(*self.data())]
 
+    def attach(self, item: Any) -> None:
+        self.item = item
+        self._show()
+
     def append(self, x: float, y: float) -> None:
         if self._count == len(self._x):  # grow by doubling: amortised O(1) per point
             self._x = np.concatenate([self._x, np.empty_like(self._x)])
             self._y = np.concatenate([self._y, np.empty_like(self._y)])
         self._x[self._count], self._y[self._count] = x, y
         self._count += 1
-        self.item.setData(self._x[:self._count], self._y[:self._count], skipFiniteCheck=True)
+        self._show()
         self.pointAdded.emit(self._count - 1)
 
     def clear(self) -> None:
         self._count = 0
-        self.item.setData([], [])
+        self._show()
+
+    def _show(self) -> None:
+        if self.item is not None:
+            self.item.setData(self._x[:self._count], self._y[:self._count], skipFiniteCheck=True)
 
 
-class MetricChart(pg.PlotWidget):
-    """A line chart of named curves over epochs with fixed, padded ranges.
+class MetricChart(QWidget):
+    """A line chart of named curves over epochs with fixed, padded ranges (a pyqtgraph ``plot`` inside).
 
     The y range is ``y_floor``..``y_ceiling`` where given; a missing limit is a
     round number beyond the data that only ever widens (until ``reset``), so the
@@ -171,47 +187,88 @@ class MetricChart(pg.PlotWidget):
                  y_ceiling: float | None = None, legend_corner: str = "top-right",
                  parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self._title = title
+        self._title, self._y_title, self._legend_corner = title, y_title, legend_corner
         self._y_floor, self._y_ceiling = y_floor, y_ceiling
         self._curves: dict[str, Curve] = {}
-        self._styles: dict[str, tuple[ColorSource, float, bool]] = {}
+        self._styles: dict[str, tuple[ColorSource, float, bool, bool]] = {}
         self._epochs = 1
         self._y_low, self._y_high = self._default_y()
-        plot = self.getPlotItem()
-        plot.setTitle(title)
+        self._plot: pg.PlotWidget | None = None
+        self._layout = QVBoxLayout(self)
+        self._layout.setContentsMargins(0, 0, 0, 0)
+        self.setAccessibleName(f"{title} chart")
+        self.setToolTip(f"{title} per epoch while training; the legend names the curves")
+        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # nothing to operate; the epoch table has the numbers
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setMinimumSize(CHART_MINIMUM)
+
+    def sizeHint(self) -> QSize:
+        return QSize(320, 260)
+
+    # --- the pyqtgraph plot, built on first need --------------------------------
+    @property
+    def plot(self) -> pg.PlotWidget:
+        """The pyqtgraph PlotWidget (built now if it was not yet)."""
+        if self._plot is None:
+            self._build()
+        return self._plot
+
+    def is_built(self) -> bool:
+        return self._plot is not None
+
+    def showEvent(self, event: QShowEvent) -> None:
+        if self._plot is None:  # before the first paint
+            self._build()
+        super().showEvent(event)
+
+    def _build(self) -> None:
+        import pyqtgraph as pg  # here, not at module level: see the module docstring
+
+        widget = pg.PlotWidget()
+        widget.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        plot = widget.getPlotItem()
+        plot.setTitle(self._title)
         plot.setLabel("bottom", "epoch")
-        plot.setLabel("left", y_title)
+        plot.setLabel("left", self._y_title)
         plot.showGrid(x=True, y=True)
         plot.setMenuEnabled(False)
         plot.hideButtons()  # no auto-range "A" button: the ranges are fixed on purpose
         plot.setMouseEnabled(x=False, y=False)
         plot.disableAutoRange()
         plot.getViewBox().setDefaultPadding(0.0)
-        dx, dy = 8, (8 if legend_corner.startswith("top") else -8)
+        dx, dy = 8, (8 if self._legend_corner.startswith("top") else -8)
         size = f"{QApplication.font().pointSizeF():g}pt" if QApplication.instance() else "9pt"
-        plot.addLegend(offset=(-dx if legend_corner.endswith("right") else dx, dy), labelTextSize=size,
+        plot.addLegend(offset=(-dx if self._legend_corner.endswith("right") else dx, dy), labelTextSize=size,
                        colCount=3, horSpacing=4)
-        self.setAccessibleName(f"{title} chart")
-        self.setToolTip(f"{title} per epoch while training; the legend names the curves")
-        self.setFocusPolicy(Qt.FocusPolicy.NoFocus)  # nothing to operate; the epoch table has the numbers
-        self.setMinimumSize(180, 150)
+        for name, curve in self._curves.items():
+            item = pg.PlotDataItem(name=name, antialias=True, autoDownsampleFactor=1.0)
+            plot.addItem(item)
+            if self._styles[name][3]:  # dense; after addItem, which hands the plot's menu settings to the item
+                item.setDownsampling(auto=True, method="subsample")
+                item.setClipToView(True)
+            curve.attach(item)
+        self._layout.addWidget(widget)
+        self._plot = widget
         self._apply_ranges()
         self.apply_palette()
 
     # --- colours ------------------------------------------------------------------
     def apply_palette(self) -> None:
         """Chart and curve colours from the application palette (light or dark)."""
+        if self._plot is None:
+            return  # styled when built
         palette = current_palette()
-        style_chart(self, palette)
+        style_chart(self._plot, palette)
         for name in self._curves:
             self._style_curve(name, palette)
 
-    def _color(self, name: str, palette: QPalette) -> QColor:
+    def color(self, name: str, palette: QPalette | None = None) -> QColor:
+        """Curve ``name``'s colour in ``palette`` (default: the application's)."""
         source = self._styles[name][0]
-        return source(palette) if callable(source) else QColor(source)
+        return source(palette or current_palette()) if callable(source) else QColor(source)
 
     def _style_curve(self, name: str, palette: QPalette) -> None:
-        color, (_, width, markers) = self._color(name, palette), self._styles[name]
+        color, (_, width, markers, _) = self.color(name, palette), self._styles[name]
         item = self._curves[name].item
         pen = QPen(color, width)
         pen.setCosmetic(True)
@@ -223,7 +280,7 @@ class MetricChart(pg.PlotWidget):
             item.setSymbolPen(QColor(chart_colors(palette).base))  # a thin ring keeps touching points apart
 
     def changeEvent(self, event: QEvent) -> None:
-        if is_palette_change(event) and "_curves" in self.__dict__:  # not while PlotWidget is being built
+        if is_palette_change(event):
             self.apply_palette()
         super().changeEvent(event)
 
@@ -234,15 +291,12 @@ class MetricChart(pg.PlotWidget):
 
         ``dense``: a curve with a point per batch report (thousands in a long run) is
         drawn from about one point per pixel column, which keeps a repaint cheap.
+        Add every curve before the chart is shown.
         """
-        item = pg.PlotDataItem(name=name, antialias=True, autoDownsampleFactor=1.0)
-        self._styles[name] = (color, width, markers)
-        self._curves[name] = Curve(item, self)
-        self._style_curve(name, current_palette())
-        self.getPlotItem().addItem(item)
-        if dense:  # after addItem, which hands the plot's own (menu) settings to the item
-            item.setDownsampling(auto=True, method="subsample")
-            item.setClipToView(True)
+        if self._plot is not None:
+            raise RuntimeError("add curves before the chart is shown")
+        self._styles[name] = (color, width, markers, dense)
+        self._curves[name] = Curve(self)
         return self._curves[name]
 
     def series(self, name: str) -> Curve:
@@ -293,7 +347,7 @@ class MetricChart(pg.PlotWidget):
 
     def view_range(self) -> tuple[tuple[float, float], tuple[float, float]]:
         """What the plot area shows: ``((x0, x1), (y0, y1))``."""
-        (x0, x1), (y0, y1) = self.getPlotItem().getViewBox().viewRange()
+        (x0, x1), (y0, y1) = self.plot.getPlotItem().getViewBox().viewRange()
         return (x0, x1), (y0, y1)
 
     def _default_y(self) -> tuple[float, float]:
@@ -302,12 +356,14 @@ class MetricChart(pg.PlotWidget):
         return low, high
 
     def _apply_ranges(self) -> None:
+        if self._plot is None:
+            return  # applied when built
         x_pad = X_PAD * self._epochs
         y_pad = Y_PAD * (self._y_high - self._y_low)
-        self.getPlotItem().setRange(xRange=(-x_pad, self._epochs + x_pad),
-                                    yRange=(self._y_low - y_pad, self._y_high + y_pad), padding=0.0)
-        step = epoch_tick_step(self._epochs)
-        self.getPlotItem().getAxis("bottom").setTickSpacing(levels=[(float(step), 0.0)])
+        plot = self._plot.getPlotItem()
+        plot.setRange(xRange=(-x_pad, self._epochs + x_pad), yRange=(self._y_low - y_pad, self._y_high + y_pad),
+                      padding=0.0)
+        plot.getAxis("bottom").setTickSpacing(levels=[(float(epoch_tick_step(self._epochs)), 0.0)])
 
 
 class TrainingCharts(QWidget):

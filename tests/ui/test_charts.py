@@ -78,10 +78,10 @@ def test_curves_hold_exactly_the_reported_values(charts: TrainingCharts) -> None
 
 def test_updates_reuse_the_same_plot_items(charts: TrainingCharts) -> None:
     items = {name: charts.loss.series(name).item for name in charts.loss.series_names()}
-    before = list(charts.loss.getPlotItem().listDataItems())
+    before = list(charts.loss.plot.getPlotItem().listDataItems())
     feed(charts, 2)
     feed(charts, 4)  # a second run: cleared and refilled, not rebuilt
-    assert list(charts.loss.getPlotItem().listDataItems()) == before
+    assert list(charts.loss.plot.getPlotItem().listDataItems()) == before
     assert all(charts.loss.series(name).item is item for name, item in items.items())
     assert charts.loss.series(BATCH_LOSS).count() == 4 * STEPS
 
@@ -97,12 +97,12 @@ def test_ranges_are_fixed_while_batches_arrive(charts: TrainingCharts) -> None:
         accuracy_views.add(charts.accuracy.view_range())
     assert len(accuracy_views) == 1 and len(loss_views) == 1  # the first loss (1.64) set the ceiling once
     assert charts.loss.y_range() == (0.0, 2.0) and charts.accuracy.y_range() == (0.0, 1.0)
-    assert not charts.loss.getPlotItem().getViewBox().autoRangeEnabled()[1]
+    assert not charts.loss.plot.getPlotItem().getViewBox().autoRangeEnabled()[1]
 
 
 def marker_inside(chart: MetricChart, x: float, y: float) -> bool:
     """True when a whole marker at (x, y) lies in the plot area, in pixels."""
-    box = chart.getPlotItem().getViewBox()
+    box = chart.plot.getPlotItem().getViewBox()
     radius = MARKER / 2 + 1
     area = box.sceneBoundingRect().adjusted(radius, radius, -radius, -radius)
     return area.contains(box.mapViewToScene(QPointF(x, y)))
@@ -173,6 +173,20 @@ def test_bars_stay_readable_when_small(show) -> None:
     chart.set_probabilities(np.eye(10)[7], 7)
     assert all(chart.bar_rect(d).width() >= 4 for d in range(10))
     assert chart.bar_rect(7).bottom() <= chart.height() - chart.fontMetrics().height()  # room for the digits
+
+
+def test_pyqtgraph_waits_until_a_chart_is_shown() -> None:
+    """Start-up does not pay for pyqtgraph: the charts take data before their plots exist."""
+    code = ("import sys; from PySide6.QtWidgets import QApplication; app = QApplication([]); "
+            "from digitpad.contracts import EpochEnd; from digitpad.ui.training_charts import TrainingCharts; "
+            "charts = TrainingCharts(); charts.begin(2); charts.add_epoch(EpochEnd(1, 2, 0.5, 0.8, 0.4, 0.9, 1, 1)); "
+            "before = 'pyqtgraph' in sys.modules; charts.show(); app.processEvents(); "
+            "x, y = charts.loss.series('train').item.getOriginalDataset(); "
+            "print(before, 'pyqtgraph' in sys.modules, x.tolist(), y.tolist())")
+    env = dict(os.environ, QT_QPA_PLATFORM="offscreen")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["False", "True", "[1.0]", "[0.5]"]
 
 
 # --- no Qt Charts -----------------------------------------------------------------------------

@@ -45,7 +45,7 @@ def _charts(window: MainWindow) -> dict[str, MetricChart]:
 
 def _chart_texts(chart: MetricChart) -> dict[str, QColor]:
     """Every text colour a pyqtgraph chart paints with: title, tick labels, axis titles, legend."""
-    plot = chart.getPlotItem()
+    plot = chart.plot.getPlotItem()
     texts = {"title": QColor(plot.titleLabel.opts["color"]), "legend": QColor(plot.legend.labelTextColor())}
     for name in ("left", "bottom"):
         axis = plot.getAxis(name)
@@ -91,8 +91,8 @@ def test_result_labels_read_well(qapp, window: MainWindow, scheme: str) -> None:
 def test_chart_text_contrasts_with_the_chart_background(qapp, window: MainWindow, scheme: str) -> None:
     use_scheme(qapp, scheme)
     for name, chart in _charts(window).items():
-        background = chart.backgroundBrush().color()
-        plot_area = chart.getPlotItem().getViewBox().background.brush().color()
+        background = chart.plot.backgroundBrush().color()
+        plot_area = chart.plot.getPlotItem().getViewBox().background.brush().color()
         assert is_dark() == (relative_luminance(background) < 0.2), f"{name} did not follow the palette"
         assert is_dark() == (relative_luminance(plot_area) < 0.2), f"{name}'s plot area did not follow the palette"
         for what, colour in _chart_texts(chart).items():
@@ -131,14 +131,14 @@ def test_charts_restyle_when_the_palette_changes(qapp, window: MainWindow) -> No
     bars = window.draw_tab.probabilityChart
     light_top = qapp.palette().color(QPalette.ColorRole.Highlight)
     assert _pixels_of(bars, light_top) > 100  # the top bar, in the highlight colour
-    before = {name: chart.backgroundBrush().color() for name, chart in _charts(window).items()}
+    before = {name: chart.plot.backgroundBrush().color() for name, chart in _charts(window).items()}
     assert all(relative_luminance(colour) > 0.5 for colour in before.values())
     light_text = {name: _chart_texts(chart) for name, chart in _charts(window).items()}
     use_scheme(qapp, "dark")
     text = qapp.palette().color(QPalette.ColorRole.WindowText)
     for name, chart in _charts(window).items():
-        assert relative_luminance(chart.backgroundBrush().color()) < 0.2, name
-        assert relative_luminance(chart.getPlotItem().getViewBox().background.brush().color()) < 0.2, name
+        assert relative_luminance(chart.plot.backgroundBrush().color()) < 0.2, name
+        assert relative_luminance(chart.plot.getPlotItem().getViewBox().background.brush().color()) < 0.2, name
         texts = _chart_texts(chart)
         assert all(colour.name() == text.name() for colour in texts.values()), (name, texts)
         assert all(texts[what] != light_text[name][what] for what in texts), name
@@ -151,7 +151,7 @@ def test_charts_restyle_when_the_palette_changes(qapp, window: MainWindow) -> No
     line = window.train_tab.charts.loss.series(TRAIN_LOSS).item.opts["pen"].color()
     assert contrast_ratio(line, base) >= 3.0  # graphics: 3:1
     use_scheme(qapp, "light")
-    assert relative_luminance(_charts(window)["lossChart"].backgroundBrush().color()) > 0.5
+    assert relative_luminance(_charts(window)["lossChart"].plot.backgroundBrush().color()) > 0.5
 
 
 @pytest.mark.parametrize("scheme", ["light", "dark"])
