@@ -107,7 +107,7 @@ def main(models: list[str | None], count: int = 300, save_grid: str | None = Non
 
     cases, labels = drawings(count)
     predictors = [load_predictor(m) for m in models]
-    names = [Path(p.info.path).name if m is not None else "bundled" for m, p in zip(models, predictors)]
+    names = ["bundled" if m is None else "/".join(Path(m).resolve().parts[-2:]) for m in models]
     table: dict[int, list[float]] = {}
     sheet = []
     for width in WIDTHS:
