@@ -24,7 +24,8 @@ from digitpad.ml.explain import LAYERS, Explainer, dense_mosaic, layers, tile
 from digitpad.ml.fastpath import NumpyCNN
 from digitpad.ml.gradients import class_gradient, forward, input_gradients, softmax
 from digitpad.ml import lookalikes
-from digitpad.ml.lookalikes import build_index, cache_path, load_index, load_or_build, save_index
+from digitpad.ml.lookalikes import (build_index, cache_path, index_from_features, load_index, load_or_build,
+                                   save_index)
 from digitpad.ml.saliency import PATCH, STRIDE, integrated_gradients, occlusion
 from digitpad.resources import bundled_model
 
@@ -177,12 +178,14 @@ def test_max_pool_ties_go_to_the_first_maximum_as_in_tensorflow(explainer: Expla
 def test_integrated_gradients_add_up_to_the_logit_change(explainer: Explainer, mnist: Mnist) -> None:
     net = explainer.net
     blank = net.logits(np.zeros((28, 28), np.float32))[0]
-    for image in _digits(mnist, 3, 40):
+    for k, image in enumerate(_digits(mnist, 3, 40)):
         logits = net.logits(image)[0]
         c = int(np.argmax(logits))
         change = float(logits[c] - blank[c])
         assert abs(float(integrated_gradients(net, image, [c])[0].sum()) - change) < 0.01 * abs(change)
-        assert abs(float(integrated_gradients(net, image, [c], steps=256)[0].sum()) - change) < 0.002 * abs(change)
+        if k == 0:  # more steps, closer: the midpoint rule converges to the path integral
+            fine = float(integrated_gradients(net, image, [c], steps=128)[0].sum())
+            assert abs(fine - change) < 0.003 * abs(change)
         sal = explainer.saliency(image)
         assert sal.shape == (28, 28) and sal.dtype == np.float32
         assert not sal[image == 0].any()  # no ink, no attribution from a blank baseline
@@ -229,19 +232,20 @@ def test_why_gives_all_three_maps_as_the_single_calls_do(explainer: Explainer, m
     np.testing.assert_allclose(why.contrast.map, explainer.contrast(image).map, rtol=0, atol=1e-6)
 
 
-def _occlusion_by_loops(net: NumpyCNN, image: np.ndarray, target: int) -> np.ndarray:
-    base = net.probabilities(image)[0, target]
-    total = np.zeros((28, 28))
+def _occlusion_by_loops(net: NumpyCNN, image: np.ndarray, targets: list[int]) -> np.ndarray:
+    """One hidden copy at a time through the network; ``(len(targets), 28, 28)`` mean drops."""
+    base = net.probabilities(image)[0, targets]
+    total = np.zeros((len(targets), 28, 28))
     count = np.zeros((28, 28))
     starts = sorted(set(range(0, 28 - PATCH + 1, STRIDE)) | {28 - PATCH})
     for r in starts:
         for c in starts:
             hidden = image.copy()
             hidden[r:r + PATCH, c:c + PATCH] = 0.0
-            drop = base - net.probabilities(hidden)[0, target]
+            drop = base - net.probabilities(hidden)[0, targets]
             for y in range(r, r + PATCH):
                 for x in range(c, c + PATCH):
-                    total[y, x] += drop
+                    total[:, y, x] += drop
                     count[y, x] += 1
     return total / count
 
@@ -249,10 +253,10 @@ def _occlusion_by_loops(net: NumpyCNN, image: np.ndarray, target: int) -> np.nda
 def test_occlusion_equals_a_one_patch_at_a_time_loop(explainer: Explainer, mnist: Mnist) -> None:
     net = explainer.net
     for image in _digits(mnist, 2, 11):
-        logits = net.logits(image)[0]
-        for target in (int(np.argmax(logits)), int(np.argsort(-logits)[1])):
-            ours = occlusion(net, image, target)
-            np.testing.assert_allclose(ours, _occlusion_by_loops(net, image, target), rtol=0, atol=1e-5)
+        targets = [int(t) for t in np.argsort(-net.logits(image)[0])[:2]]
+        reference = _occlusion_by_loops(net, image, targets)
+        for target, expected in zip(targets, reference):
+            np.testing.assert_allclose(occlusion(net, image, target), expected, rtol=0, atol=1e-5)
     assert not occlusion(net, np.zeros((28, 28), np.float32)).any()
 
 
@@ -308,15 +312,34 @@ def test_deleting_the_most_salient_pixels_hurts_more_than_deleting_random_ones(
 
 
 @pytest.fixture(scope="module")
-def small_index(explainer: Explainer, mnist: Mnist) -> lookalikes.LookalikeIndex:
-    return build_index(explainer.net, mnist.x_train[:2000], mnist.y_train[:2000], "m" * 64, mnist.sha256)
-
-
-def test_nearest_equals_brute_force_cosine(explainer: Explainer, mnist: Mnist,
-                                           small_index: lookalikes.LookalikeIndex) -> None:
+def train_dense(explainer: Explainer, mnist: Mnist) -> np.ndarray:
+    """Dense-1024 vectors of the first 2,000 training digits, in float32."""
     train = mnist.x_train[:2000].astype(np.float32) / 255.0
-    dense = np.concatenate([explainer.net.features(train[i:i + 500]) for i in range(0, 2000, 500)])
-    unit = dense / np.linalg.norm(dense, axis=1, keepdims=True)
+    return np.concatenate([explainer.net.features(train[i:i + 250]) for i in range(0, 2000, 250)])
+
+
+@pytest.fixture(scope="module")
+def small_index(train_dense: np.ndarray, mnist: Mnist) -> lookalikes.LookalikeIndex:
+    return index_from_features(train_dense, mnist.y_train[:2000], "m" * 64, mnist.sha256)
+
+
+def test_build_index_runs_the_network_over_the_images(explainer: Explainer, mnist: Mnist,
+                                                      train_dense: np.ndarray) -> None:
+    done: list[tuple[int, int]] = []
+    built = build_index(explainer.net, mnist.x_train[:300], mnist.y_train[:300], "a" * 64, "b" * 64,
+                        progress=lambda *step: done.append(step), chunk=128)
+    assert done == [(128, 300), (256, 300), (300, 300)]
+    same = index_from_features(train_dense[:300], mnist.y_train[:300])
+    np.testing.assert_array_equal(built.units, same.units)
+    np.testing.assert_allclose(built.features.astype(np.float32), same.features.astype(np.float32),
+                               rtol=0, atol=1e-3)
+    np.testing.assert_array_equal(built.labels, mnist.y_train[:300])
+    assert (built.model_sha256, built.data_sha256) == ("a" * 64, "b" * 64)
+
+
+def test_nearest_equals_brute_force_cosine(explainer: Explainer, mnist: Mnist, train_dense: np.ndarray,
+                                           small_index: lookalikes.LookalikeIndex) -> None:
+    unit = train_dense / np.linalg.norm(train_dense, axis=1, keepdims=True)
     for image in _digits(mnist, 4, 30):
         q = explainer.net.features(image)[0]
         found = small_index.nearest(q)
@@ -346,16 +369,16 @@ def test_index_cache_round_trip_and_rebuild_on_a_changed_model(tmp_path: Path, e
                                                                mnist: Mnist) -> None:
     model = tmp_path / "m.keras"
     model.write_bytes(b"first model")
-    data = Mnist(mnist.x_train[:600], mnist.y_train[:600], mnist.x_test, mnist.y_test, "subset", mnist.sha256)
+    data = Mnist(mnist.x_train[:200], mnist.y_train[:200], mnist.x_test, mnist.y_test, "subset", mnist.sha256)
     calls: list[int] = []
     first = load_or_build(explainer.net, model, data, progress=lambda done, total: calls.append(done))
-    assert calls and calls[-1] == 600 and cache_path(model) == tmp_path / "m.lookalikes.npz"
+    assert calls and calls[-1] == 200 and cache_path(model) == tmp_path / "m.lookalikes.npz"
     assert cache_path(model).is_file() and not list(tmp_path.glob(".*tmp*"))
     again = load_or_build(explainer.net, model, data, progress=lambda done, total: calls.append(-1))
     assert -1 not in calls  # loaded, not rebuilt
     for name in ("features", "units", "labels", "rows", "basis", "projections", "residuals"):
         np.testing.assert_array_equal(getattr(again, name), getattr(first, name))
-    assert again.model_sha256 == first.model_sha256 and len(again) == 600
+    assert again.model_sha256 == first.model_sha256 and len(again) == 200
     model.write_bytes(b"second model")
     assert load_index(model) is None  # the cache is for the other model
     rebuilt = load_or_build(explainer.net, model, data, progress=lambda done, total: calls.append(-2))

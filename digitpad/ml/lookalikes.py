@@ -110,11 +110,24 @@ def build_index(net: NumpyCNN, images: np.ndarray, labels: np.ndarray, model_sha
         unit[start:start + chunk] = np.divide(dense, norms, out=np.zeros_like(dense), where=norms > 0)
         if progress is not None:
             progress(min(start + chunk, n), n)
+    return _from_unit(unit, labels, model_sha256, data_sha256, chunk)
+
+
+def index_from_features(dense: np.ndarray, labels: np.ndarray, model_sha256: str = "",
+                        data_sha256: str = "") -> LookalikeIndex:
+    """An index of already computed dense-1024 vectors ``(n, 1024)`` (what build_index computes)."""
+    dense = np.asarray(dense, np.float32)
+    norms = np.linalg.norm(dense, axis=1, keepdims=True)
+    unit = np.divide(dense, norms, out=np.zeros_like(dense), where=norms > 0).astype(np.float16)
+    return _from_unit(unit, labels, model_sha256, data_sha256, CHUNK)
+
+
+def _from_unit(unit: np.ndarray, labels: np.ndarray, model_sha256: str, data_sha256: str,
+               chunk: int) -> LookalikeIndex:
     units = np.flatnonzero((unit != 0).any(axis=0)).astype(np.int16)
     features = np.ascontiguousarray(unit[:, units])
-    del unit
     basis, projections, residuals = _bounds(features, chunk)
-    return LookalikeIndex(features, units, np.asarray(labels, np.uint8), np.arange(n, dtype=np.int32),
+    return LookalikeIndex(features, units, np.asarray(labels, np.uint8), np.arange(len(unit), dtype=np.int32),
                           basis, projections, residuals, model_sha256, data_sha256)
 
 
