@@ -16,7 +16,7 @@ from digitpad.ml.backend import load_keras
 from digitpad.ml.data import load_mnist
 from digitpad.ml.fastpath import MAX_BATCH, NumpyCNN, build_fast_path, matches_plan
 from digitpad.ml.inference import Predictor, load_predictor, load_tensorflow_predictor
-from digitpad.ml.numpy_predictor import TENSORFLOW_FROM, NumpyPredictor
+from digitpad.ml.numpy_predictor import TENSORFLOW_FROM, TENSORFLOW_LOADED_FROM, NumpyPredictor
 from digitpad.resources import bundled_model
 
 
@@ -82,32 +82,19 @@ def test_many_images_take_little_memory(numpy_bundled: NumpyPredictor) -> None:
     assert peak < 60 * 2**20, f"{peak / 2**20:.0f} MiB"  # one chunk's scratch, not 256 images' at once
 
 
-def test_the_keras_model_and_big_batches_come_from_tensorflow_when_it_is_loaded(
-        bundled: Predictor, numpy_bundled: NumpyPredictor) -> None:
-    assert "tensorflow" in sys.modules  # the bundled fixture loaded it
-    for ours, theirs in zip(numpy_bundled.model.get_weights(), bundled.model.get_weights()):
+def test_big_batches_go_to_tensorflow_only_once_the_model_is_loaded_there(bundled: Predictor) -> None:
+    predictor = load_predictor()
+    assert isinstance(predictor, NumpyPredictor) and "tensorflow" in sys.modules  # the bundled fixture
+    images = load_mnist().x_test[:TENSORFLOW_LOADED_FROM].astype(np.float32) / 255.0
+    on_numpy = predictor.probabilities(images)
+    np.testing.assert_array_equal(on_numpy, NumpyPredictor(predictor.numpy_cnn, predictor.info).probabilities(images))
+    for ours, theirs in zip(predictor.model.get_weights(), bundled.model.get_weights()):  # loads it
         np.testing.assert_array_equal(ours, theirs)
-    images = np.repeat(load_mnist().x_test[:16].astype(np.float32) / 255.0, TENSORFLOW_FROM // 16, axis=0)
-    big = numpy_bundled.probabilities(images)
-    np.testing.assert_allclose(big, _tf_probabilities(bundled, images), rtol=0, atol=1e-6)
-    np.testing.assert_allclose(big[:16], numpy_bundled.probabilities(images[:16]), rtol=0, atol=1e-5)
-
-
-def test_small_batches_use_numpy_and_large_ones_tensorflow(bundled: Predictor, monkeypatch) -> None:
-    images = load_mnist().x_test[:MAX_BATCH + 1].astype(np.float32) / 255.0
-    calls: list[int] = []
-    original = NumpyCNN.probabilities
-
-    def counting(self, x):
-        calls.append(len(x))
-        return original(self, x)
-
-    monkeypatch.setattr(NumpyCNN, "probabilities", counting)
-    small = bundled.probabilities(images[:1])
-    large = bundled.probabilities(images)
-    assert calls == [1]
-    np.testing.assert_allclose(small[0], large[0], rtol=0, atol=1e-5)
-    assert bundled.probabilities(np.zeros((0, 28, 28), np.float32)).shape == (0, 10)
+    on_tensorflow = predictor.probabilities(images)
+    np.testing.assert_allclose(on_tensorflow, _tf_probabilities(bundled, images), rtol=0, atol=1e-6)
+    assert np.abs(on_tensorflow - on_numpy).max() > 0  # another computation...
+    np.testing.assert_allclose(on_tensorflow, on_numpy, rtol=0, atol=1e-5)  # ...with the same answers
+    assert TENSORFLOW_LOADED_FROM < TENSORFLOW_FROM
 
 
 def test_a_different_architecture_stays_on_tensorflow() -> None:

@@ -25,8 +25,12 @@ from digitpad.ml.probe import probe_matches
 from digitpad.ml.storage import read_metadata
 from digitpad.resources import bundled_model
 
-CHUNK = 32  # images per NumPy pass: the fastest size here, about 25 MB of scratch memory
-TENSORFLOW_FROM = 2048  # from this many images, use TensorFlow if it is already imported anyway
+CHUNK = 32  # images per NumPy pass: about 25 MB of scratch memory
+# TensorFlow is faster per image on large batches, but loading the model into it takes about a
+# second and importing it several (benchmarks/bench_numpy_loader.py). So a batch goes to TensorFlow
+# only when it is imported anyway, and only when large enough to pay for what is still to load:
+TENSORFLOW_FROM = 5000  # images, while the model is not yet loaded into TensorFlow
+TENSORFLOW_LOADED_FROM = 128  # images, once it is (``model`` loads it too)
 
 
 class ImagePredictor:
@@ -63,8 +67,7 @@ class NumpyPredictor(ImagePredictor):
 
     ``tensorflow`` (optional) builds the TensorFlow Predictor of the same file
     on first use: for ``model`` (fine-tuning needs the Keras model) and for
-    batches of ``TENSORFLOW_FROM`` images or more once TensorFlow is imported
-    anyway, where it is faster.
+    large batches once TensorFlow is imported anyway, where it is faster.
     """
 
     def __init__(self, cnn: NumpyCNN, info: ModelInfo, tensorflow: Callable[[], Any] | None = None) -> None:
@@ -92,13 +95,18 @@ class NumpyPredictor(ImagePredictor):
                 self._tensorflow = self._make_tensorflow()
             return self._tensorflow
 
+    def _tensorflow_is_faster(self, count: int) -> bool:
+        if self._make_tensorflow is None or "tensorflow" not in sys.modules:
+            return False
+        return count >= (TENSORFLOW_FROM if self._tensorflow is None else TENSORFLOW_LOADED_FROM)
+
     def probabilities(self, images: np.ndarray, batch_size: int = 1024) -> np.ndarray:
         """Class probabilities ``(N, 10)`` for float images ``(N, 28, 28)`` in [0, 1].
 
         NumPy works through at most ``min(batch_size, CHUNK)`` images at a time.
         """
         x = np.asarray(images, dtype=np.float32).reshape(-1, 28, 28)
-        if len(x) >= TENSORFLOW_FROM and self._make_tensorflow is not None and "tensorflow" in sys.modules:
+        if self._tensorflow_is_faster(len(x)):
             return np.asarray(self._tensorflow_predictor().probabilities(x, batch_size), np.float32)
         step = max(1, min(int(batch_size), CHUNK))
         out = np.empty((len(x), 10), np.float32)
