@@ -47,6 +47,7 @@ MIN_EXTENT = 0.04  # ink spanning less than this part of the image is "nearly bl
 # too_little_ink(): a dot or a dash fills its equivalent ellipse (fill ~1; digits
 # 0.2-0.9), a dot is round, a dash lies flat and is at most ~5 pen widths long.
 SOLID, DOT_ELONGATION, DASH_ELONGATION, DASH_TILT = 0.9, 1.4, 5.0, 30.0
+TINY_EXTENT = 0.6  # ... and spans at most this part of the image's longer side
 
 
 @dataclass(frozen=True)
@@ -498,13 +499,14 @@ def prepare(source: Source) -> Normalized:
 
 
 def too_little_ink(source: Source) -> bool:
-    """True for a dot or a short dash: a solid mark, round or short and lying flat.
+    """True for a dot or a short dash: a small solid mark, round or short and lying flat.
 
-    Shape, not size, decides (so a canvas, a file or a crop read alike): the
-    ink's second moments give its equivalent ellipse; ink that fills that
-    ellipse (no strokes around holes or bends) and is round (a dot) or short and
-    within DASH_TILT degrees of horizontal (a dash) is too little to be a digit.
-    Normalising such a mark would only blow it up into a disc or a bar. Blank is False.
+    The ink must span at most TINY_EXTENT of the image; then its shape decides,
+    whatever the pen: the ink's second moments give its equivalent ellipse, and
+    ink that fills that ellipse (no strokes around holes or bends) and is round
+    (a dot) or short and within DASH_TILT degrees of horizontal (a dash) is too
+    little to be a digit. Normalising such a mark would only blow it up into a
+    disc or a bar. Blank is False.
     """
     px = _pixels(source)
     dist = _ink_map(px)
@@ -513,7 +515,7 @@ def too_little_ink(source: Source) -> bool:
         return False
     ink = _remove_specks(_ink(dist, contrast))
     box = ink.getbbox()
-    if box is None:
+    if box is None or max(box[2] - box[0], box[3] - box[1]) > TINY_EXTENT * max(ink.size):
         return False
     weight = np.asarray(ink.crop(box), np.float64) * (1 / 255)
     mass = float(weight.sum())
