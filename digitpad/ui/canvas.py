@@ -15,21 +15,20 @@ side. The digit is later cropped to its bounding box and fitted into MNIST's
 
 from __future__ import annotations
 
+import io
+
 import math
-import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PySide6.QtCore import Property, QEvent, QPointF, QRect, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import (QColor, QDragEnterEvent, QDropEvent, QFocusEvent, QImage, QInputDevice, QKeyEvent,
-                           QKeySequence, QMouseEvent, QPainter, QPainterPath, QPaintEvent, QPalette, QPen,
+from PySide6.QtGui import (QColor, QDragEnterEvent, QDropEvent, QFocusEvent, QImage, QInputDevice,
+                           QMouseEvent, QPainter, QPainterPath, QPaintEvent, QPalette, QPen,
                            QResizeEvent, QTabletEvent, QTouchEvent)
 from PySide6.QtWidgets import QSizePolicy, QWidget
 
-from digitpad.ui import qtfix  # noqa: F401  - must precede any emit (PySide6 6.12 refcount bug)
 from digitpad.ui.images import gray_to_qimage, image_from_mime, qimage_to_gray, shrink, to_paper
 
 DEFAULT_SIDE = 280
@@ -120,12 +119,6 @@ class DrawingCanvas(QWidget):
     def minimumSizeHint(self) -> QSize:
         return QSize(112, 112)
 
-    def hasHeightForWidth(self) -> bool:
-        return True
-
-    def heightForWidth(self, width: int) -> int:
-        return width
-
     def _side(self) -> float:
         return float(max(1, min(self.width(), self.height())))
 
@@ -212,17 +205,14 @@ class DrawingCanvas(QWidget):
         return qimage_to_gray(image)
 
     def save_png(self, path: str | Path) -> None:
-        """Write the drawing as a PNG atomically (temp file in the same folder, then rename)."""
-        target = Path(path)
-        fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent or ".")
-        os.close(fd)
-        try:
-            if not gray_to_qimage(self.to_array()).save(tmp, "PNG"):
-                raise OSError(f"could not write {target}")
-            os.replace(tmp, target)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        """Write the drawing as a PNG, atomically (``digitpad.fileio.write_atomic``)."""
+        from PIL import Image
+
+        from digitpad.fileio import write_atomic
+
+        buffer = io.BytesIO()
+        Image.fromarray(self.to_array()).save(buffer, "PNG")
+        write_atomic(Path(path), buffer.getvalue())
 
     def strokes(self) -> list[Stroke]:
         """The strokes currently visible (after the last clear/image), oldest first."""
@@ -482,19 +472,6 @@ class DrawingCanvas(QWidget):
             self.extend_stroke(point.position(), pressure)
         else:
             self.finish_stroke(point.position() if kind == QEvent.Type.TouchEnd else None, pressure)
-
-    def keyPressEvent(self, event: QKeyEvent) -> None:
-        combo = event.keyCombination().toCombined()
-        if event.matches(QKeySequence.StandardKey.Undo):
-            self.undo()
-        elif event.matches(QKeySequence.StandardKey.Redo) or combo == QKeySequence("Ctrl+Shift+Z")[0].toCombined():
-            self.redo()
-        elif event.key() in (Qt.Key.Key_Escape, Qt.Key.Key_Delete) and not event.modifiers():
-            self.clear()
-        else:
-            super().keyPressEvent(event)
-            return
-        event.accept()
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if image_from_mime(event.mimeData()) is not None:

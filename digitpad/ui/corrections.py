@@ -18,14 +18,16 @@ from typing import TYPE_CHECKING, Any, Callable
 
 from PySide6.QtCore import QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QKeySequence, QShortcut
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QMessageBox, QPushButton, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QMessageBox, QPushButton, QSizePolicy, QVBoxLayout, QWidget
 
-from digitpad.ui import qtfix  # noqa: F401  - must precede any emit (PySide6 6.12 refcount bug)
+
+from digitpad.errors import one_line
 
 if TYPE_CHECKING:  # pragma: no cover
     from digitpad.contracts import Prediction
     from digitpad.personal import Sample, SampleStore
-    from digitpad.ui.draw_tab import DrawTab
+    from digitpad.ui.canvas import DrawingCanvas
+    from digitpad.ui.prediction_service import PredictionService
 
 MESSAGE_MS = 5000  # how long a confirmation stays in the bar
 
@@ -37,10 +39,11 @@ def _default_store() -> SampleStore:
 
 
 def saved_text(label: int, count: int | None) -> str:
-    """'Saved as 7 — 12 samples of 7' ('Saved as 7' when the count is unknown)."""
+    """'Saved as a 7 (you have 12 samples of 7)' ('Saved as a 7' when the count is unknown)."""
+    article = "an" if label == 8 else "a"
     if count is None:
-        return f"Saved as {label}"
-    return f"Saved as {label} — {count} sample{'s' * (count != 1)} of {label}"
+        return f"Saved as {article} {label}"
+    return f"Saved as {article} {label} (you have {count} sample{'s' * (count != 1)} of {label})"
 
 
 class CorrectionBar(QWidget):
@@ -75,12 +78,16 @@ class CorrectionBar(QWidget):
         self.status = QLabel()
         self.status.setObjectName("correctionStatus")
         self.status.setAccessibleName("Sample status")
+        # Its own line, always as tall as one line of text: a message never moves or squeezes anything.
+        self.status.setFixedHeight(self.status.fontMetrics().height() + 4)
+        self.status.setSizePolicy(QSizePolicy.Policy.Ignored, QSizePolicy.Policy.Fixed)
         self._clear_timer = QTimer(self)
         self._clear_timer.setSingleShot(True)
         self._clear_timer.timeout.connect(self.status.clear)
-        outer = QHBoxLayout(self)
+        outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
-        outer.addLayout(row, 1)
+        outer.setSpacing(2)
+        outer.addLayout(row)
         outer.addWidget(self.status)
 
     def set_buttons_enabled(self, enabled: bool) -> None:
@@ -96,34 +103,40 @@ class CorrectionBar(QWidget):
 
 
 class Corrections(QObject):
-    """Saves labelled drawings of a :class:`DrawTab` to the personal dataset.
+    """Saves labelled drawings of a canvas to the personal dataset.
 
-    ``store_factory`` makes the store at each save (default ``SampleStore()``),
-    so a samples folder that moved or vanished is picked up, never cached.
+    It needs the ``canvas``, the prediction ``service`` whose readings it waits
+    for, ``reread`` (asks for a fresh reading now and returns its generation)
+    and ``view``, the widget its keys and messages belong to. ``store_factory``
+    makes the store at each save (default ``SampleStore()``), so a samples
+    folder that moved or vanished is picked up, never cached.
     """
 
     sampleSaved = Signal(object, object)  # the digitpad.personal.Sample; how many of its digit exist (or None)
 
-    def __init__(self, tab: DrawTab, store_factory: Callable[[], SampleStore] | None = None) -> None:
-        super().__init__(tab)
-        self.tab = tab
+    def __init__(self, canvas: DrawingCanvas, service: PredictionService, reread: Callable[[], int],
+                 view: QWidget, store_factory: Callable[[], SampleStore] | None = None) -> None:
+        super().__init__(view)
+        self.canvas, self.service, self.reread, self.view = canvas, service, reread, view
         self.store_factory = store_factory or _default_store
         self.clear_after_save = True  # ready for the next digit (the clear is undoable)
         self.bar = CorrectionBar()
         self._pending: tuple[int, int] | None = None  # (label, generation of the reading it waits for)
+        self._blank_image = False  # the canvas holds ink that reads as blank (e.g. an opened blank image)
         self.shortcuts: list[QShortcut] = []
         for digit in range(10):
             key = Qt.Key(Qt.Key.Key_0.value + digit)
-            shortcut = QShortcut(QKeySequence(key), tab)
+            shortcut = QShortcut(QKeySequence(key), view)
             shortcut.setKeys([QKeySequence(key), QKeySequence(Qt.KeyboardModifier.KeypadModifier | key)])
             shortcut.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)  # never in the Train tab
             shortcut.setAutoRepeat(False)
+            shortcut.setWhatsThis(f"Save the drawing as a {digit}")  # what Help → Keyboard shortcuts lists
             shortcut.activated.connect(lambda d=digit: self.choose(d))
             self.shortcuts.append(shortcut)
         self.bar.labelChosen.connect(self.choose)
-        tab.canvas.changed.connect(self._on_canvas_changed)
-        tab.service.predicted.connect(self._on_predicted)
-        tab.service.failed.connect(self._on_failed)
+        canvas.changed.connect(self._on_canvas_changed)
+        service.predicted.connect(self._on_predicted)
+        service.failed.connect(self._on_failed)
         self._sync()
 
     # --- public API -------------------------------------------------------------------
@@ -133,12 +146,11 @@ class Corrections(QObject):
 
     def choose(self, label: int) -> None:
         """The user says the drawing is ``label``: read it once more, then save it."""
-        if self.tab.canvas.is_empty():
+        if self.canvas.is_empty():
             self._say("Draw a digit first")
             return
-        self.tab.request_prediction()
-        self._pending = (int(label), self.tab.service.generation)
-        if self.tab.service.predictor is None:
+        self._pending = (int(label), self.reread())
+        if self.service.predictor is None:
             self._say(f"Will save as {label} once the model has loaded", 0)
 
     # --- internals ----------------------------------------------------------------------
@@ -146,30 +158,34 @@ class Corrections(QObject):
         self.bar.show_message(text, timeout_ms)
 
     def _sync(self) -> None:
-        enabled = not self.tab.canvas.is_empty()
+        enabled = not self.canvas.is_empty() and not self._blank_image
         self.bar.set_buttons_enabled(enabled)
         for shortcut in self.shortcuts:
             shortcut.setEnabled(enabled)
 
     def _on_canvas_changed(self) -> None:
+        self._blank_image = False  # known again once the new drawing is read
         self._sync()
         if self._pending is not None:
             self._pending = None
             self._say("Not saved: the drawing changed before it was read")
 
-    def _waiting_for_this(self) -> int | None:
-        """The pending label when the result just emitted is the reading it waits for."""
-        if self._pending is None or self.tab.service.result_generation < self._pending[1]:
+    def _waiting_for_this(self, generation: int) -> int | None:
+        """The pending label when ``generation`` is the reading it waits for (or a newer one)."""
+        if self._pending is None or generation < self._pending[1]:
             return None
         label, self._pending = self._pending[0], None
         return label
 
-    def _on_failed(self, message: str) -> None:
-        if self._waiting_for_this() is not None:
+    def _on_failed(self, message: str, generation: int) -> None:
+        if self._waiting_for_this(generation) is not None:
             self._say(f"Not saved: the model could not read the drawing ({message})")
 
-    def _on_predicted(self, prediction: Prediction) -> None:
-        label = self._waiting_for_this()
+    def _on_predicted(self, prediction: Prediction, generation: int) -> None:
+        if generation == self.service.generation:  # ink that reads as blank: the buttons look as after Clear
+            self._blank_image = prediction.blank and not self.canvas.is_empty()
+            self._sync()
+        label = self._waiting_for_this(generation)
         if label is None:
             return
         if prediction.blank or prediction.digit is None:
@@ -183,9 +199,9 @@ class Corrections(QObject):
 
         try:
             store = self.store_factory()
-            sample = store.add(image, label, canvas=self.tab.canvas.to_array())
+            sample = store.add(image, label, canvas=self.canvas.to_array())
         except (DataError, OSError) as exc:
-            QMessageBox.warning(self.tab, "digitpad", f"Could not save the sample: {' '.join(str(exc).split())}")
+            QMessageBox.warning(self.view, "Save sample — digitpad", f"Could not save the sample: {one_line(exc)}")
             self._say("Not saved")
             return None
         try:
@@ -195,5 +211,5 @@ class Corrections(QObject):
         self._say(saved_text(sample.label, count))
         self.sampleSaved.emit(sample, count)
         if self.clear_after_save:
-            self.tab.canvas.clear()
+            self.canvas.clear()
         return sample

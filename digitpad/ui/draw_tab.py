@@ -11,17 +11,15 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PySide6.QtCore import QEvent, QMargins, Qt, QTimer, Signal
-from PySide6.QtGui import QCloseEvent, QFont, QPainter, QPalette, QPixmap
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QFont, QPixmap
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSpinBox, QVBoxLayout, QWidget)
 
-from digitpad.ui import qtfix  # noqa: F401  - must precede any emit (PySide6 6.12 refcount bug)
 from digitpad.ui.canvas import DEFAULT_BRUSH_WIDTH, MAX_BRUSH_WIDTH, MIN_BRUSH_WIDTH, DrawingCanvas, SquareBox
 from digitpad.ui.corrections import Corrections
 from digitpad.ui.images import gray_to_qimage
 from digitpad.ui.prediction_service import PredictionService
 from digitpad.ui.probability_chart import ProbabilityChart
-from digitpad.ui.theme import current_palette, is_palette_change, mix, style_chart
 
 if TYPE_CHECKING:  # pragma: no cover
     from digitpad.contracts import Prediction
@@ -63,6 +61,7 @@ class DrawTab(QWidget):
         self.canvas = DrawingCanvas()
         self.service = PredictionService(predictor, self)
         self._prediction: Prediction | None = None
+        self._blank_ink = False  # the canvas holds marks that read as blank (e.g. an opened blank image)
         self._timer = QTimer(self)
         self._timer.setSingleShot(True)
         self._timer.setInterval(THROTTLE_MS)
@@ -70,7 +69,7 @@ class DrawTab(QWidget):
         self._timer.timeout.connect(self.request_prediction)
         self.canvas.changed.connect(self._on_canvas_changed)
         self.canvas.strokeFinished.connect(self._on_stroke_finished)
-        self.service.predicted.connect(self.show_prediction)
+        self.service.predicted.connect(self._on_predicted)
         self.service.failed.connect(self._on_failed)
         self._sync_buttons()
         self._show_blank()
@@ -126,7 +125,8 @@ class DrawTab(QWidget):
         left = QVBoxLayout()
         left.addWidget(SquareBox(self.canvas), 1)
         left.addLayout(tools)
-        self.corrections = Corrections(self)  # "Wrong? It's a …": save labelled drawings (keys 0-9)
+        # "Wrong? It's a …": save labelled drawings (keys 0-9)
+        self.corrections = Corrections(self.canvas, self.service, self.request_prediction, self)
         left.addWidget(self.corrections.bar)
 
         caption = QLabel("Model input (28×28)")
@@ -134,6 +134,7 @@ class DrawTab(QWidget):
         right = QVBoxLayout()
         right.addWidget(self.predictionLabel)
         right.addWidget(self.confidenceLabel)
+        self.probabilityChart.setMaximumHeight(260)  # a big window grows the canvas, not the bars
         right.addWidget(self.probabilityChart, 1)
         right.addWidget(self.previewImage, 0, Qt.AlignmentFlag.AlignHCenter)
         right.addWidget(caption)
@@ -178,13 +179,14 @@ class DrawTab(QWidget):
     def brush_width(self) -> float:
         return self.canvas.brush_width()
 
-    def request_prediction(self) -> None:
-        """Snapshot the canvas now and ask for a prediction."""
+    def request_prediction(self) -> int:
+        """Snapshot the canvas now and ask for a prediction; returns the request's generation."""
         self._timer.stop()
         empty = self.canvas.is_empty()
-        self.service.request(None if empty else self.canvas.to_array())
+        generation = self.service.request(None if empty else self.canvas.to_array())
         if not empty and self.service.predictor is None:
             self.confidenceLabel.setText("Waiting for the model…")
+        return generation
 
     def show_prediction(self, prediction: Prediction) -> None:
         """Put a prediction on screen: digit, confidence, bars and the model's input."""
@@ -226,6 +228,7 @@ class DrawTab(QWidget):
         self.show_prediction(blank_prediction())
 
     def _on_canvas_changed(self) -> None:
+        self._blank_ink = False  # known again when the new drawing has been read
         self._sync_buttons()
         if not self._timer.isActive():  # throttle, not debounce: keep up with a moving pen
             self._timer.start()
@@ -233,7 +236,13 @@ class DrawTab(QWidget):
     def _on_stroke_finished(self) -> None:
         self.request_prediction()
 
-    def _on_failed(self, message: str) -> None:
+    def _on_predicted(self, prediction: Prediction, generation: int) -> None:
+        self.show_prediction(prediction)
+        if generation == self.service.generation:  # the reading of what is on the canvas now
+            self._blank_ink = prediction.blank and not self.canvas.is_empty()
+            self._sync_buttons()
+
+    def _on_failed(self, message: str, generation: int) -> None:
         self.confidenceLabel.setText("Prediction failed")
         self.confidenceLabel.setToolTip(message)
         self.predictionFailed.emit(message)
@@ -241,8 +250,4 @@ class DrawTab(QWidget):
     def _sync_buttons(self) -> None:
         self.undoButton.setEnabled(self.canvas.can_undo())
         self.redoButton.setEnabled(self.canvas.can_redo())
-        self.clearButton.setEnabled(not self.canvas.is_empty())
-
-    def closeEvent(self, event: QCloseEvent) -> None:
-        self.shutdown()
-        super().closeEvent(event)
+        self.clearButton.setEnabled(not self.canvas.is_empty() and not self._blank_ink)

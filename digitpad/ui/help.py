@@ -25,7 +25,6 @@ from PySide6.QtWidgets import (QAbstractButton, QAbstractItemView, QDialog, QDia
                                QVBoxLayout, QWidget)
 
 import digitpad
-from digitpad.ui import qtfix  # noqa: F401  - must precede any emit (PySide6 6.12 refcount bug)
 
 MNIST_CREDIT = "MNIST by Yann LeCun, Corinna Cortes and Christopher J.C. Burges, CC BY-SA 3.0"
 MNIST_LICENCE_URL = "https://creativecommons.org/licenses/by-sa/3.0/"

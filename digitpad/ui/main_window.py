@@ -14,13 +14,13 @@ from PySide6.QtCore import QByteArray, QSettings, QSize
 from PySide6.QtGui import QCloseEvent, QGuiApplication
 from PySide6.QtWidgets import QFileDialog, QLabel, QMainWindow, QMessageBox, QTabWidget, QWidget
 
-from digitpad.ui import qtfix  # noqa: F401  - must precede any emit (PySide6 6.12 refcount bug)
+from digitpad.errors import DigitpadError, one_line
 from digitpad.ui.actions import Actions, build_menus
 from digitpad.ui.canvas import DEFAULT_BRUSH_WIDTH, MAX_BRUSH_WIDTH, MIN_BRUSH_WIDTH
 from digitpad.ui.draw_tab import DrawTab
 from digitpad.ui.images import IMAGE_FILTER, image_from_mime, load_source
 from digitpad.ui.help import AboutDialog, ShortcutsDialog, open_dialog
-from digitpad.ui.model_loader import ModelLoader
+from digitpad.ui.model_loader import LoadPurpose, ModelLoader
 from digitpad.ui.settings_io import read_setting
 from digitpad.ui.theme import app_icon
 from digitpad.ui.train_tab import TrainTab
@@ -32,11 +32,7 @@ LAST_TAB_KEY = "window/lastTab"
 DEFAULT_SIZE = QSize(900, 560)  # logical pixels; grown to the window's minimum size when that is larger
 HINT_KEY = "hints/drawShown"  # set once the user has drawn: the "Draw a digit here" hint is not shown again
 DIR_KEY = "files/lastDir"
-MODEL_FILTER = "Keras models (*.keras *.h5);;All files (*)"
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
+MODEL_FILTER = "Keras models (*.keras);;All files (*)"
 
 
 class MainWindow(QMainWindow):
@@ -61,7 +57,6 @@ class MainWindow(QMainWindow):
         self.statusBar().addWidget(self.model_status, 1)
         self.menu_actions: Actions = build_menus(self)
         self.loader = ModelLoader(self)
-        self._load_purpose = ""  # why the pending load was started: start/remembered/fallback/open/reset
         self._closed = False
         self.samples_dialog: Any = None  # the "My samples" dialog, made when first opened
         self._connect()
@@ -120,12 +115,12 @@ class MainWindow(QMainWindow):
     def open_model(self, path: str | Path) -> None:
         """Load a model file in the background; on failure warn and keep the active one."""
         self.model_status.setText(f"Loading {Path(path).name}…")
-        self._start_load(str(path), "open")
+        self.loader.load(str(path), LoadPurpose.OPEN)
 
     def reset_model(self) -> None:
         """Go back to the bundled model (and forget the remembered path once it loads)."""
         self.model_status.setText("Loading the bundled model…")
-        self._start_load(None, "reset")
+        self.loader.load(None, LoadPurpose.RESET)
 
     def show_samples(self) -> Any:
         """Open (or raise) the non-modal "My samples" dialog and return it."""
@@ -167,31 +162,31 @@ class MainWindow(QMainWindow):
     def _load_at_start(self) -> None:
         self.model_status.setText("Loading model…")
         remembered = self._setting(MODEL_KEY, "", str)
-        self._start_load(remembered or None, "remembered" if remembered else "start")
-
-    def _start_load(self, path: str | None, purpose: str) -> None:
-        self._load_purpose = purpose
-        self.loader.load(path)
-
-    def _on_loaded(self, predictor: Any) -> None:
-        purpose, self._load_purpose = self._load_purpose, ""
-        note = " — the remembered model failed to load; using the bundled one" if purpose == "fallback" else ""
-        self.use_predictor(predictor, note)
-        if purpose == "reset":
+        if remembered and not Path(remembered).is_file():
             self.settings.remove(MODEL_KEY)
-        elif purpose == "open" and self.loader.requested_path:
+            self.statusBar().showMessage(f"The model you used last time is gone ({remembered}); "
+                                         "using the bundled one", 10_000)
+            remembered = ""
+        self.loader.load(remembered or None, LoadPurpose.REMEMBERED if remembered else LoadPurpose.START)
+
+    def _on_loaded(self, predictor: Any, purpose: LoadPurpose) -> None:
+        note = (" — the remembered model failed to load; using the bundled one"
+                if purpose is LoadPurpose.FALLBACK else "")
+        self.use_predictor(predictor, note)
+        if purpose is LoadPurpose.RESET:
+            self.settings.remove(MODEL_KEY)
+        elif purpose is LoadPurpose.OPEN and self.loader.requested_path:
             self.settings.setValue(MODEL_KEY, str(Path(self.loader.requested_path).resolve()))
 
-    def _on_load_failed(self, message: str) -> None:
-        purpose, self._load_purpose = self._load_purpose, ""
-        if purpose == "remembered":
+    def _on_load_failed(self, message: str, purpose: LoadPurpose) -> None:
+        if purpose is LoadPurpose.REMEMBERED:
             self.settings.remove(MODEL_KEY)
             self.model_status.setText(f"Remembered model failed ({message}); loading the bundled one…")
-            self._start_load(None, "fallback")
-        elif purpose in ("start", "fallback"):
+            self.loader.load(None, LoadPurpose.FALLBACK)
+        elif purpose in (LoadPurpose.START, LoadPurpose.FALLBACK):
             self.model_status.setText(f"No model loaded: {message} — use Model → Open model…")
         else:
-            QMessageBox.warning(self, "digitpad", message)
+            QMessageBox.warning(self, "Open model — digitpad", message)
             active = self.predictor()
             self.model_status.setText(active.info.describe() if active is not None else "No model loaded")
 
@@ -210,7 +205,7 @@ class MainWindow(QMainWindow):
         try:
             paper = load_source(source)
         except Exception as exc:  # any unreadable image: Pillow raises many kinds
-            QMessageBox.warning(self, "digitpad", f"Could not open the image: {_one_line(exc)}")
+            QMessageBox.warning(self, "Open image — digitpad", f"Could not open the image: {one_line(exc)}")
             return False
         self.draw_tab.canvas.set_image(paper)
         self.tabs.setCurrentWidget(self.draw_tab)
@@ -230,8 +225,8 @@ class MainWindow(QMainWindow):
     def save_drawing(self, path: str | Path) -> bool:
         try:
             self.draw_tab.canvas.save_png(path)
-        except OSError as exc:
-            QMessageBox.warning(self, "digitpad", f"Could not save the drawing: {_one_line(exc)}")
+        except (OSError, DigitpadError) as exc:
+            QMessageBox.warning(self, "Save drawing — digitpad", f"Could not save the drawing: {one_line(exc)}")
             return False
         self.statusBar().showMessage(f"Saved {path}", 4000)
         return True
@@ -303,7 +298,7 @@ class MainWindow(QMainWindow):
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if not self._closed and self.train_tab.is_training():
-            answer = QMessageBox.question(self, "digitpad", "Training is still running. Stop it and quit?")
+            answer = QMessageBox.question(self, "Quit — digitpad", "Training is still running. Stop it and quit?")
             if answer != QMessageBox.StandardButton.Yes:
                 event.ignore()
                 return

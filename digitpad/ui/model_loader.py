@@ -1,65 +1,59 @@
-"""Load a model in a background QThread so the window never freezes on TensorFlow.
+"""Load a model on a worker thread, remembering what each load is for.
 
-``digitpad.ml.inference`` (and with it TensorFlow) is imported inside the
-thread's ``run`` — never at module level — which keeps the window's start fast.
-Only the newest request's outcome is reported: if the user opens model A and
-then model B before A has loaded, A's result is dropped.
+``digitpad.ml.inference`` is imported inside the worker, never at module level.
+For the tutorial CNN it reads the weights without TensorFlow; any other model
+loads TensorFlow there, off the GUI thread. Only the newest request's outcome
+is reported: if the user opens model A and then model B before A has loaded,
+A's result is dropped.
 """
 
 from __future__ import annotations
 
+import enum
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal
 
-from digitpad.ui import qtfix  # noqa: F401  - must precede any emit (PySide6 6.12 refcount bug)
+from digitpad.errors import DigitpadError, one_line
+from digitpad.ui.workers import WAIT_MS, run_in_thread, stop_thread
 
 
-def _one_line(exc: BaseException, path: str | None) -> str:
-    """A user-facing one-line message; DigitpadError messages are already written for users."""
-    from digitpad.errors import DigitpadError
+class LoadPurpose(enum.Enum):
+    """Why a load was started; decides what success and failure mean to the window."""
 
-    text = " ".join(str(exc).split()) or type(exc).__name__
+    START = "start"  # the bundled model at launch
+    REMEMBERED = "remembered"  # the model the person chose last time
+    FALLBACK = "fallback"  # the bundled model after the remembered one failed
+    OPEN = "open"  # Model → Open model…
+    RESET = "reset"  # Model → Use the bundled model
+
+
+def load_message(exc: BaseException, path: str | None) -> str:
+    """A user-facing one-line message; DigitpadError messages already name the file."""
     if isinstance(exc, DigitpadError):
-        return text
+        return one_line(exc)
     name = Path(path).name if path else "the bundled model"
-    return f"Could not load {name}: {text}"
+    return f"Could not load {name}: {one_line(exc)}"
 
 
-class _LoadThread(QThread):
-    """Runs ``load_predictor(path)`` once and reports through its signals."""
+def _load(path: str | None) -> Any:
+    from digitpad.ml import inference  # looked up at call time, so tests can swap load_predictor
 
-    succeeded = Signal(object, int)
-    failed = Signal(str, int)
-
-    def __init__(self, path: str | None, ticket: int) -> None:
-        super().__init__()
-        self.path = path
-        self.ticket = ticket
-        self.setObjectName("digitpad-model-loader")
-
-    def run(self) -> None:
-        try:
-            from digitpad.ml.inference import load_predictor  # TensorFlow loads here, off the GUI thread
-
-            predictor = load_predictor(self.path)
-        except Exception as exc:
-            self.failed.emit(_one_line(exc, self.path), self.ticket)
-            return
-        self.succeeded.emit(predictor, self.ticket)
+    return inference.load_predictor(path)
 
 
 class ModelLoader(QObject):
-    """Starts background loads; emits ``loaded(predictor)`` or ``failed(message)``."""
+    """Starts background loads; emits ``loaded(predictor, purpose)`` or ``failed(message, purpose)``."""
 
-    loaded = Signal(object)  # a digitpad.ml.inference.Predictor
-    failed = Signal(str)
+    loaded = Signal(object, object)  # a Predictor, the LoadPurpose
+    failed = Signal(str, object)
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._threads: list[_LoadThread] = []
+        self._threads: list[QThread] = []
         self._ticket = 0
+        self._pending = 0  # the ticket still to be answered (0: none)
         self._path: str | None = None
         app = QCoreApplication.instance()
         if app is not None:  # a safety net; owners call shutdown() themselves
@@ -72,38 +66,32 @@ class ModelLoader(QObject):
 
     def is_loading(self) -> bool:
         """True while the newest request has not been answered yet."""
-        return any(t.ticket == self._ticket and t.isRunning() for t in self._threads)
+        return self._pending == self._ticket and self._pending != 0
 
-    def load(self, path: str | Path | None = None) -> None:
-        """Start loading ``path`` (None: the bundled model) in a new thread."""
+    def load(self, path: str | Path | None, purpose: LoadPurpose) -> None:
+        """Start loading ``path`` (None: the bundled model) on a worker thread."""
         self._ticket += 1
+        ticket, self._pending = self._ticket, self._ticket
         self._path = None if path is None else str(path)
-        thread = _LoadThread(self._path, self._ticket)
-        thread.succeeded.connect(self._on_succeeded)
-        thread.failed.connect(self._on_failed)
-        thread.finished.connect(self._reap)
-        self._threads.append(thread)
-        thread.start()
+        where = self._path
 
-    def shutdown(self) -> None:
-        """Wait for every load in flight (a load cannot be interrupted) and forget them."""
+        def returned(predictor: Any) -> None:
+            if ticket == self._ticket:
+                self._pending = 0
+                self.loaded.emit(predictor, purpose)
+
+        def errored(exc: BaseException) -> None:
+            if ticket == self._ticket:
+                self._pending = 0
+                self.failed.emit(load_message(exc, where), purpose)
+
+        _, thread = run_in_thread(lambda: _load(where), self, "digitpad-model-loader", returned, errored)
+        self._threads = [t for t in self._threads if not stop_thread(t, 0)] + [thread]
+
+    def shutdown(self, timeout_ms: int = WAIT_MS) -> None:
+        """Forget every load in flight and wait, at most ``timeout_ms`` each, for their threads."""
         self._ticket += 1  # nothing that finishes now is reported
-        for thread in self._threads:
-            thread.quit()
-            thread.wait()
+        self._pending = 0
+        for thread in list(self._threads):
+            stop_thread(thread, timeout_ms)
         self._threads.clear()
-
-    @Slot(object, int)
-    def _on_succeeded(self, predictor: Any, ticket: int) -> None:
-        if ticket == self._ticket:
-            self.loaded.emit(predictor)
-
-    @Slot(str, int)
-    def _on_failed(self, message: str, ticket: int) -> None:
-        if ticket == self._ticket:
-            self.failed.emit(message)
-
-    @Slot()
-    def _reap(self) -> None:
-        """Drop finished threads (their signals have been delivered by now)."""
-        self._threads = [t for t in self._threads if not t.isFinished()]

@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PySide6.QtCore import QCoreApplication, QObject, QThread, Signal, Slot
+from PySide6.QtCore import QCoreApplication, QObject, Signal, Slot
 
-from digitpad.ui import qtfix  # noqa: F401  - must precede any emit (PySide6 6.12 refcount bug)
+from digitpad.errors import one_line
+from digitpad.ui.workers import WAIT_MS, start_thread, stop_thread
 
 if TYPE_CHECKING:  # pragma: no cover - types only; the GUI never needs TensorFlow for these
     from digitpad.contracts import Prediction
@@ -90,8 +91,7 @@ class _Worker(QObject):
                 self.calls += 1
                 prediction = predictor.predict(job.array)
             except Exception as exc:  # a model error must not kill the worker
-                message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-                self.error.emit(message, job.generation)
+                self.error.emit(one_line(exc), job.generation)
                 continue
             self.done.emit(prediction, job.generation)
 
@@ -99,8 +99,8 @@ class _Worker(QObject):
 class PredictionService(QObject):
     """GUI-side handle: ``request()`` snapshots, receive ``predicted``/``failed``."""
 
-    predicted = Signal(object)  # digitpad.ml.inference.Prediction
-    failed = Signal(str)
+    predicted = Signal(object, int)  # the Prediction and the generation of the request it answers
+    failed = Signal(str, int)  # a one-line message and the generation
     _wake = Signal()
 
     def __init__(self, predictor: Any = None, parent: QObject | None = None) -> None:
@@ -108,16 +108,12 @@ class PredictionService(QObject):
         self._generation = 0
         self._accept_from = 0  # results older than the last predictor swap are dropped
         self._last: _Job | None = None
-        self.result_generation = 0  # generation of the last result emitted (predicted or failed)
         self._worker = _Worker()
         self._worker.set_predictor(predictor)
-        self._thread = QThread()
-        self._thread.setObjectName("digitpad-prediction")
-        self._worker.moveToThread(self._thread)
         self._wake.connect(self._worker.drain)
         self._worker.done.connect(self._on_done)
         self._worker.error.connect(self._on_error)
-        self._thread.start()
+        self._thread = start_thread(self._worker, self, "digitpad-prediction", serve=True)
         self._running = True
         app = QCoreApplication.instance()
         if app is not None:  # a safety net; owners call shutdown() themselves
@@ -163,22 +159,19 @@ class PredictionService(QObject):
         self._last = job
         return self._running and self._worker.submit(job)
 
-    def shutdown(self) -> None:
-        """Stop the worker thread and wait for it (a running prediction finishes first)."""
+    def shutdown(self, timeout_ms: int = WAIT_MS) -> None:
+        """Stop the worker thread; wait at most ``timeout_ms`` (a running prediction finishes first)."""
         if not self._running:
             return
         self._running = False
-        self._thread.quit()
-        self._thread.wait()
+        stop_thread(self._thread, timeout_ms)
 
     @Slot(object, int)
     def _on_done(self, prediction: Prediction, generation: int) -> None:
         if self._running and generation >= self._accept_from:
-            self.result_generation = generation
-            self.predicted.emit(prediction)
+            self.predicted.emit(prediction, generation)
 
     @Slot(str, int)
     def _on_error(self, message: str, generation: int) -> None:
         if self._running and generation >= self._accept_from:
-            self.result_generation = generation
-            self.failed.emit(message)
+            self.failed.emit(message, generation)

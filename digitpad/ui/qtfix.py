@@ -13,7 +13,7 @@ when there is a loss, it adds 2**40 references to ``None``, ``True`` and
 reach zero (at a thousand lost references a second, that takes 35 years).
 Extra references to these static singletons have no other effect.
 
-Every ``digitpad.ui`` module that calls Qt imports this module first.
+``digitpad.ui``'s ``__init__`` imports this module, before any other UI module.
 """
 
 from __future__ import annotations

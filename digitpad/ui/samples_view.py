@@ -18,7 +18,6 @@ from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDialogBut
                                QLabel, QListView, QListWidget, QListWidgetItem, QMessageBox, QPushButton,
                                QVBoxLayout, QWidget)
 
-from digitpad.ui import qtfix  # noqa: F401  - must precede any emit (PySide6 6.12 refcount bug)
 from digitpad.ui.images import gray_to_qimage
 
 if TYPE_CHECKING:  # pragma: no cover

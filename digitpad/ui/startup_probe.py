@@ -14,7 +14,6 @@ from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, QPointF, QTimer
 
-from digitpad.ui import qtfix  # noqa: F401  - must precede any emit (PySide6 6.12 refcount bug)
 
 
 class StartupProbe(QObject):

@@ -43,20 +43,21 @@ class FunctionWorker(QObject):
             self.finished.emit()
 
 
-def start_thread(worker: QObject, parent: QObject, name: str, run: Callable[[], None] | None = None,
-                 done: Any = None) -> QThread:
+def start_thread(worker: QObject, parent: QObject, name: str, done: Any = None, serve: bool = False) -> QThread:
     """Move ``worker`` to a new thread owned by ``parent`` and start it.
 
-    ``run`` is connected to the thread's start (default ``worker.run``); ``done``
-    is the worker's signal that ends the thread (default ``worker.finished``).
-    When the thread finishes, the worker and the thread are deleted later.
+    The thread's start calls ``worker.run``, and the worker's ``done`` signal
+    (default ``worker.finished``) ends the thread. ``serve``: neither; the
+    worker answers queued calls until :func:`stop_thread`. When the thread
+    finishes, the worker and the thread are deleted later.
     """
     thread = QThread(parent)
     thread.setObjectName(name)
     thread.worker = worker  # type: ignore[attr-defined]  # the unparented worker lives as long as its thread
     worker.moveToThread(thread)
-    thread.started.connect(run if run is not None else worker.run)  # type: ignore[attr-defined]
-    (done if done is not None else worker.finished).connect(thread.quit)  # type: ignore[attr-defined]
+    if not serve:
+        thread.started.connect(worker.run)  # type: ignore[attr-defined]
+        (done if done is not None else worker.finished).connect(thread.quit)  # type: ignore[attr-defined]
     thread.finished.connect(worker.deleteLater)
     thread.finished.connect(thread.deleteLater)
     thread.start()

@@ -193,6 +193,10 @@ def show(qtbot: Any) -> Iterator[Callable[[QWidget], Any]]:
         return widget
 
     yield _show
+    for widget in kept:  # what the window's shutdown does for its tabs (a tab alone has no window)
+        shutdown = getattr(widget, "shutdown", None)
+        if callable(shutdown):
+            shutdown()
     kept.clear()
 
 

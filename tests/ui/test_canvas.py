@@ -87,7 +87,9 @@ def test_undo_redo_and_clear_work_per_stroke(qtbot, canvas: DrawingCanvas) -> No
     assert canvas.is_empty() and not canvas.can_undo()
 
 
-def test_keyboard_undo_redo_and_clear(qtbot, canvas: DrawingCanvas) -> None:
+def test_keyboard_undo_redo_and_clear(qtbot, window) -> None:
+    """The keys are the window's actions (Edit menu); the canvas has no key handling of its own."""
+    canvas = window.draw_tab.canvas
     canvas.setFocus()
     draw(qtbot, canvas, line((40, 140), (240, 140)))
     qtbot.keyClick(canvas, Qt.Key.Key_Z, Qt.KeyboardModifier.ControlModifier)

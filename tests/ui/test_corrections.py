@@ -82,7 +82,8 @@ def test_saving_confirms_with_the_count_and_clears_the_canvas_undoably(qtbot: An
         qtbot.waitUntil(lambda: len(saved_of(7)) == n, timeout=3000)
         assert tab.corrections.bar.status.text() == saved_text(7, n)
         assert tab.canvas.is_empty()
-    assert saved_text(7, 2) == "Saved as 7 — 2 samples of 7" and saved_text(1, 1) == "Saved as 1 — 1 sample of 1"
+    assert saved_text(7, 2) == "Saved as a 7 (you have 2 samples of 7)"
+    assert saved_text(1, 1) == "Saved as a 1 (you have 1 sample of 1)" and saved_text(8, None) == "Saved as an 8"
     tab.canvas.undo()  # the clear is undoable: the drawing comes back
     assert not tab.canvas.is_empty()
 
@@ -164,7 +165,7 @@ def test_a_failing_model_saves_nothing(qtbot: Any, show: Any) -> None:
     draw(qtbot, tab.canvas, STROKE)
     qtbot.mouseClick(button(tab, 1), LEFT)
     qtbot.waitUntil(lambda: not tab.corrections.is_pending(), timeout=3000)
-    assert "could not read the drawing (model broke)" in tab.corrections.bar.status.text()
+    assert "could not read the drawing (RuntimeError: model broke)" in tab.corrections.bar.status.text()
     assert SampleStore().samples() == [] and not tab.canvas.is_empty()
 
 

@@ -25,7 +25,7 @@ import digitpad.fileio
 import digitpad.personal
 from digitpad.personal import SampleStore, samples_dir
 from digitpad.ui.main_window import MODEL_KEY, MainWindow
-from tests.ui.conftest import FakePredictor, STROKE, correction_button, draw
+from tests.ui.conftest import STROKE, FakePredictor, _running, correction_button, draw
 
 LEFT = Qt.MouseButton.LeftButton
 
@@ -269,7 +269,7 @@ def test_a_deleted_samples_folder_is_recreated_by_the_next_save(qtbot: Any, wind
     draw(qtbot, window.draw_tab.canvas, STROKE)
     qtbot.mouseClick(correct(window, 7), LEFT)
     qtbot.waitUntil(lambda: len(SampleStore().samples()) == 1 and samples_dir().is_dir(), timeout=3000)
-    assert window.draw_tab.corrections.bar.status.text() == "Saved as 7 — 1 sample of 7"
+    assert window.draw_tab.corrections.bar.status.text() == "Saved as a 7 (you have 1 sample of 7)"
     assert warnings_shown == []
     assert_only_complete_samples(samples_dir())
 
@@ -289,7 +289,7 @@ def test_closing_the_window_around_a_save_leaves_whole_files_only(qtbot: Any, se
     assert window.draw_tab.corrections.is_pending()
     assert window.close()  # while the second save waits for its reading
     qtbot.wait(100)
-    assert not any(t.isRunning() for t in no_thread_leaks)
+    assert not any(_running(t) for t in no_thread_leaks)
     labels = sorted(s.label for s in SampleStore().samples())
     assert labels in ([7], [1, 7])  # the pending one is absent or complete, never partial
     assert_only_complete_samples(samples_dir())

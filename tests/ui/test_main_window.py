@@ -288,7 +288,7 @@ def test_real_bundled_model_reads_a_vertical_stroke_as_one(qtbot, show, settings
     canvas = window.draw_tab.canvas
     side = canvas.width()
     with qtbot.waitSignal(window.draw_tab.service.predicted, timeout=30_000,
-                          check_params_cb=lambda p: not p.blank):
+                          check_params_cb=lambda p, generation: not p.blank):
         draw(qtbot, canvas, line((side // 2, side // 5), (side // 2, side * 4 // 5), steps=20))
     qtbot.waitUntil(lambda: window.draw_tab.service.is_idle(), timeout=30_000)
     qtbot.wait(100)

@@ -21,4 +21,5 @@ def test_app_starts_paints_loads_and_predicts_even_if_the_train_tab_was_last(tmp
                           env=env, cwd=Path(__file__).resolve().parents[2])
     assert done.returncode == 0, done.stderr[-2000:]
     marks = [line.split()[1] for line in done.stdout.splitlines() if line.startswith("probe ")]
-    assert marks == ["window-painted", "model-ready", "first-prediction"]
+    # The tutorial CNN now loads without TensorFlow, so the model may be ready before the first paint.
+    assert sorted(marks[:2]) == ["model-ready", "window-painted"] and marks[2:] == ["first-prediction"]
