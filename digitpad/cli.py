@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 from typing import Sequence
 
-from digitpad import __version__
+from digitpad import __version__, explain_command, runs_command
 from digitpad.errors import DigitpadError
 from digitpad.ml.config import SETTINGS, fine_tune_text
 
@@ -41,7 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
                         help="install the desktop launcher and icon for this user, then exit")
     parser.add_argument("--uninstall-desktop", action="store_true",
                         help="remove the desktop launcher and icon, then exit")
-    sub = parser.add_subparsers(dest="command", metavar="{train,evaluate,predict}")
+    sub = parser.add_subparsers(dest="command", metavar="{train,evaluate,predict,explain,runs}")
 
     train = sub.add_parser("train", help="train the CNN on MNIST with Adam")
     add_setting_arguments(train)
@@ -62,6 +62,10 @@ def build_parser() -> argparse.ArgumentParser:
     predict.add_argument("images", nargs="+", type=Path, help="image files (PNG, JPEG, ...)")
     predict.add_argument("--model", type=Path, default=None, help="model file (default: bundled)")
     predict.add_argument("--json", action="store_true", help="print one JSON array")
+    predict.add_argument("--number", action="store_true",
+                         help="read a whole number (several digits side by side) in each image")
+    explain_command.add_parser(sub)
+    runs_command.add_parser(sub)
     return parser
 
 
@@ -81,8 +85,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             return gui_main()
         from digitpad import commands
 
-        return {"train": commands.train, "evaluate": commands.evaluate,
-                "predict": commands.predict}[args.command](args)
+        return {"train": commands.train, "evaluate": commands.evaluate, "predict": commands.predict,
+                "explain": explain_command.run, "runs": runs_command.run}[args.command](args)
     except DigitpadError as exc:
         print(f"digitpad: error: {exc}", file=sys.stderr)
         return 1

@@ -87,7 +87,10 @@ def _train_config(args: argparse.Namespace) -> Any:
 def train(args: argparse.Namespace) -> int:
     from digitpad.ml.session import KerasTrainer
 
+    from digitpad.ml import distribute
+
     config = _train_config(args)
+    distribute.prepare(config.strategy)  # multiworker: before anything starts TensorFlow's context
     out = _output_path(args.out)
     trainer = KerasTrainer(name=args.name or out.stem)
     bar = _EpochBar(sys.stdout.isatty())
@@ -113,9 +116,10 @@ def train(args: argparse.Namespace) -> int:
     print(f"test accuracy {evaluation.accuracy:.4f}  test loss {evaluation.loss:.4f}")
     if outcome.fine_tune is not None:
         print("\n".join(outcome.fine_tune.lines()))
-    trainer.save(outcome, out)
+    with distribute.save_target(out) as target:  # a non-chief worker saves into a temporary folder
+        trainer.save(outcome, target)
     print(f"trained {describe_epochs(result.epochs_run, result.stop_point)}")
-    print(f"saved model to {out}")
+    print(f"saved model to {out}" if distribute.is_chief() else "not saved here: the chief worker saves the model")
     return 0
 
 
@@ -178,6 +182,12 @@ def predict(args: argparse.Namespace) -> int:
     if not readable:
         return 1
     predictor = load_predictor(args.model)
+    if args.number:
+        from digitpad.number_command import print_numbers
+
+        failed += print_numbers(readable, predictor, args.json,
+                                lambda path, exc: print(f"digitpad: error: {exc}", file=sys.stderr))
+        return 1 if failed else 0
     records: list[dict[str, Any]] = []
     for chunk in _chunks(readable, 256):
         prepared = []

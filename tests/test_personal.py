@@ -93,7 +93,6 @@ def test_fine_tune_reports_before_and_after(tmp_path: Path) -> None:
     from digitpad.ml.config import TrainConfig, fine_tune_settings
     from digitpad.ml.session import KerasTrainer
     from digitpad.ml.training import train
-    from digitpad.ml.config import TrainConfig
 
     base_result = train(TrainConfig(epochs=1, limit=1000, validation=0))
     base = Predictor(base_result.model, ModelInfo(path="base.keras", name="base"))

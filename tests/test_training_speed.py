@@ -80,7 +80,7 @@ def test_amsgrad_falls_back_to_keras_maths() -> None:
 def test_input_pipeline_has_no_autotuner_and_one_private_thread() -> None:
     """Ending an autotuned iterator waited seconds for the autotuner's thread at every epoch."""
     from digitpad.ml.data import load_mnist
-    from digitpad.ml.training import PREFETCH, make_datasets
+    from digitpad.ml.training import make_datasets
     from digitpad.ml.config import TrainConfig
 
     train, val, n = make_datasets(TrainConfig(limit=512, validation=256), load_mnist())
@@ -91,4 +91,3 @@ def test_input_pipeline_has_no_autotuner_and_one_private_thread() -> None:
         assert options.threading.private_threadpool_size == 1
     x, y = next(iter(train))
     assert x.shape == (128, 28, 28, 1) and y.shape == (128,)
-    assert PREFETCH >= 1

@@ -8,6 +8,7 @@ overwritten. The view (``TrainTab``) only shows what the signals say.
 from __future__ import annotations
 
 import logging
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -122,7 +123,9 @@ class TrainingController(QObject):
         self.run = run
         self._t_start = time.monotonic()
         self.runStarted.emit(config, kind)
-        self.progress.emit(0, 1, "preparing data and model…")
+        # The first run loads TensorFlow (seconds, once, at the person's request): say so.
+        self.progress.emit(0, 1, "preparing data and model…" if "tensorflow" in sys.modules
+                           else "Starting TensorFlow…")
         run.start()
         self._clock.start()
         self.runningChanged.emit(True)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from typing import Any, Callable, Iterator
 
 import numpy as np
@@ -19,7 +18,7 @@ from digitpad.ui.fine_tune import FINE_TUNE_TIP, report_text
 from digitpad.ui.main_window import MainWindow
 from digitpad.ui.train_tab import TrainTab
 from digitpad.ui.training_worker import TrainingWorker
-from tests.ui.conftest import FakePredictor
+from tests.ui.conftest import FakePredictor, _running
 
 try:
     from .fake_trainer import MNIST_BEFORE, PERSONAL_AFTER, PERSONAL_BEFORE, FakeTrainer
@@ -221,12 +220,10 @@ def test_closing_the_window_mid_fine_tune_stops_it(qtbot: Any, settings: QSettin
         assert tab.start_fine_tune()
     qtbot.waitUntil(lambda: len(trainer.batches) >= 2, timeout=30_000)
     monkeypatch.setattr(QMessageBox, "question", staticmethod(lambda *a, **k: QMessageBox.StandardButton.Yes))
-    t0 = time.monotonic()
-    assert window.close()
-    assert time.monotonic() - t0 < 10.0  # one batch (50 ms) plus thread hand-over, with room for a loaded CI
+    assert window.close()  # how fast: benchmarks/bench_exit.py
     assert not tab.is_training() and len(trainer.batches) < 100 * 50
     training = [t for t in no_thread_leaks if t.objectName() == "digitpad-training"]
-    assert len(training) == 1 and training[0].isFinished()
+    assert len(training) == 1 and not _running(training[0])
 
 
 def test_the_worker_can_call_fine_tune(qtbot: Any) -> None:
