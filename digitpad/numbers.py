@@ -8,9 +8,12 @@ its working resolution. Pieces of ink become digits in one of two ways:
   overlap horizontally by at least half the narrower one's width, so the parts
   of one digit (a 4 in two strokes, a 5's separate top bar, a 7's crossbar, a
   1's base, a dot above) stay together while neighbours a few px apart do not;
+  a flat piece (a bar sticking out) then joins the digit it overlaps most;
 * from the strokes, when the caller has them (the GUI pad): strokes are grouped
-  by the same overlap rule, and the ink is cut into vertical bands midway
-  between neighbouring groups, which also separates digits whose ink touches.
+  by the same rules, and the ink is cut into vertical bands midway between
+  neighbouring groups, which also separates digits whose ink touches.
+
+Pieces much smaller than the typical digit (``SPECK_SIDE``) are specks.
 
 Touching digits that neither way separates show as one piece. A piece at
 least ``TOUCH_WIDE`` times as wide as it is tall is cut along up to ``CUTS``
@@ -49,7 +52,7 @@ TOUCH_WIDE = 0.7  # a piece at least this wide for its height may be two touchin
 TOUCH_INK = 0.4  # a cut through at most this much ink (in stroke widths) separates touching digits
 WIDE = 1.0  # a piece wider than its height times this may also be split through more ink
 HALF_SURE = 0.8  # both halves of a kept cut read with at least this confidence
-CUT_WINDOW = 0.2  # cuts stay this part of the width away from either side
+CUT_WINDOW = 0.15  # cuts stay this part of the width away from either side
 CUTS = 2  # cut paths tried per piece
 ROUNDS = 3  # classifier batches at most (one, unless split halves may be touching digits too)
 MARGIN = 2  # px of paper around each digit's crop

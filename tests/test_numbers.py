@@ -108,10 +108,10 @@ def test_generated_numbers_are_read_exactly(predictor: Any) -> None:
 
 @pytest.mark.slow
 def test_touching_pairs_are_mostly_split(predictor: Any) -> None:
-    cases = samples(0, seed=16, touching=40)
-    assert sum(len(segment(c.image)) == 1 for c in cases) >= 36  # without the classifier: one piece
+    cases = samples(0, seed=16, touching=30)
+    assert sum(len(segment(c.image)) == 1 for c in cases) >= 25  # without the classifier: one piece
     exact = sum(read_number(case.image, predictor).number == case.text for case in cases)
-    assert exact >= 30, f"{exact} of 40 touching pairs read exactly"
+    assert exact >= 24, f"{exact} of 30 touching pairs read exactly"
 
 
 def test_boxes_are_in_input_pixels_and_left_to_right(predictor: Any, digits: tuple[np.ndarray, np.ndarray]) -> None:
