@@ -141,7 +141,7 @@ def evaluate(args: argparse.Namespace) -> int:
     from digitpad.ml.evaluation import evaluate as run_evaluation, format_confusion
     from digitpad.ml.inference import load_predictor
 
-    data = load_mnist(args.data)
+    data = load_mnist(args.data, test_only=True)
     predictor = load_predictor(args.model)
     result = run_evaluation(predictor, data.x_test, data.y_test)
     print(f"model {predictor.info.path}")

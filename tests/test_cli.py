@@ -38,9 +38,9 @@ def test_usage_error_exits_2(capsys: pytest.CaptureFixture[str]) -> None:
     [
         (["train", "--epochs", "-3"], "epochs must be a whole number"),
         (["train", "--learning-rate", "nan"], "learning rate"),
-        (["train", "--data", "missing.npz"], "data not found: missing.npz"),
+        (["train", "--data", "missing.npz"], "missing.npz: no such file or folder"),
         (["evaluate", "--model", "pyproject.toml"], "not a Keras .keras model file"),
-        (["evaluate", "--data", "missing.npz"], "data not found"),
+        (["evaluate", "--data", "missing.npz"], "missing.npz: no such file or folder"),
         (["train", "--out", "model.h5"], "must end in .keras"),
     ],
 )

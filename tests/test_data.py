@@ -115,12 +115,14 @@ def test_loader_errors(tmp_path: Path, overrides, message: str) -> None:
 
 
 def test_missing_and_unreadable_files(tmp_path: Path) -> None:
-    with pytest.raises(DataError, match="not found"):
+    with pytest.raises(DataError, match="no such file"):
         load_mnist(tmp_path / "nope.npz")
-    junk = tmp_path / "junk.npz"
-    junk.write_text("not a zip")
-    with pytest.raises(DataError, match="not a readable .npz"):
+    junk = tmp_path / "x.png"
+    junk.write_text("a text file")
+    with pytest.raises(DataError) as caught:
         load_mnist(junk)
+    assert str(caught.value) == f"{junk}: not an .npz file or a folder of MNIST IDX files"
+    assert "pickle" not in str(caught.value)  # never a hint to load unsafely
     with pytest.raises(DataError, match="missing IDX file"):
         load_mnist(tmp_path)
 
@@ -129,8 +131,23 @@ def test_pickled_npz_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "pickled.npz"
     np.savez(path, x_train=np.array([{"a": 1}], dtype=object), y_train=np.zeros(1, np.uint8),
              x_test=np.zeros((1, 28, 28), np.uint8), y_test=np.zeros(1, np.uint8))
-    with pytest.raises(DataError):
+    with pytest.raises(DataError) as caught:
         load_mnist(path)
+    assert "object arrays" in str(caught.value) and "allow_pickle" not in str(caught.value)
+
+
+def test_evaluation_needs_only_the_test_files(tmp_path: Path) -> None:
+    from digitpad.ml.data import _IDX_NAMES
+
+    mnist = load_mnist()
+    for key in ("x_test", "y_test"):
+        raw = getattr(mnist, key)
+        header = bytes([0, 0, 8, raw.ndim]) + struct.pack(">" + "I" * raw.ndim, *raw.shape)
+        (tmp_path / _IDX_NAMES[key]).write_bytes(header + raw.tobytes())
+    test = load_mnist(tmp_path, test_only=True)
+    assert np.array_equal(test.x_test, mnist.x_test) and len(test.x_train) == 0
+    with pytest.raises(DataError, match="missing IDX file train-images"):
+        load_mnist(tmp_path)
 
 
 def test_truncated_idx(tmp_path: Path) -> None:

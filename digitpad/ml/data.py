@@ -5,12 +5,13 @@ from __future__ import annotations
 import gzip
 import hashlib
 import struct
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from digitpad.errors import DataError
+from digitpad.errors import DataError, one_line
 from digitpad.resources import bundled_mnist
 
 DEFAULT_VALIDATION = 5000
@@ -53,32 +54,44 @@ def file_sha256(path: Path) -> str:
     return digest.hexdigest()
 
 
-def load_mnist(path: str | Path | None = None) -> Mnist:
-    """Load MNIST from ``path`` (an ``.npz`` or a folder of IDX files); default: bundled."""
+def load_mnist(path: str | Path | None = None, test_only: bool = False) -> Mnist:
+    """Load MNIST from ``path`` (an ``.npz`` or a folder of IDX files); default: bundled.
+
+    ``test_only``: read just the test images and labels (evaluation needs no
+    more); the training arrays are then empty.
+    """
     source = Path(path) if path is not None else bundled_mnist()
+    parts = ("test",) if test_only else ("train", "test")
+    keys = [k for k in _KEYS if k.endswith(parts)]
     if not source.exists():
-        raise DataError(f"data not found: {source}")
+        raise DataError(f"{source}: no such file or folder")
     if source.is_dir():
-        arrays = _load_idx_folder(source)
+        arrays = {key: read_idx(_find_idx(source, _IDX_NAMES[key])) for key in keys}
         sha = hashlib.sha256(b"".join(a.tobytes() for a in arrays.values())).hexdigest()
     else:
-        arrays = _load_npz(source)
+        arrays = _load_npz(source, keys)
         sha = file_sha256(source)
-    _validate(arrays, source)
+    for key in set(_KEYS) - set(keys):
+        arrays[key] = np.zeros((0, 28, 28) if key.startswith("x") else (0,), np.uint8)
+    _validate(arrays, source, parts)
     return Mnist(**arrays, source=str(source), sha256=sha)
 
 
-def _load_npz(path: Path) -> dict[str, np.ndarray]:
+def _load_npz(path: Path, keys: list[str]) -> dict[str, np.ndarray]:
+    if not zipfile.is_zipfile(path):  # an .npz is a zip; anything else is no MNIST file at all
+        raise DataError(f"{path}: not an .npz file or a folder of MNIST IDX files")
     try:
         with np.load(path, allow_pickle=False) as npz:
-            missing = [k for k in _KEYS if k not in npz.files]
+            missing = [k for k in keys if k not in npz.files]
             if missing:
-                raise DataError(f"{path}: missing arrays {', '.join(missing)} (need {', '.join(_KEYS)})")
-            return {k: npz[k] for k in _KEYS}
+                raise DataError(f"{path}: missing arrays {', '.join(missing)} (need {', '.join(keys)})")
+            return {k: npz[k] for k in keys}
     except DataError:
         raise
-    except (OSError, ValueError, EOFError) as exc:
-        raise DataError(f"{path}: not a readable .npz file ({exc})") from None
+    except ValueError:  # an object (pickled) array: refused, never loaded
+        raise DataError(f"{path}: holds object arrays, not MNIST's uint8 images and labels") from None
+    except (OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise DataError(f"{path}: damaged .npz file ({one_line(exc, 120)})") from None
 
 
 def _find_idx(folder: Path, stem: str) -> Path:
@@ -111,12 +124,8 @@ def read_idx(path: Path) -> np.ndarray:
     return np.frombuffer(raw, dtype=np.uint8, offset=header).reshape(shape)
 
 
-def _load_idx_folder(folder: Path) -> dict[str, np.ndarray]:
-    return {key: read_idx(_find_idx(folder, stem)) for key, stem in _IDX_NAMES.items()}
-
-
-def _validate(arrays: dict[str, np.ndarray], source: Path) -> None:
-    for part in ("train", "test"):
+def _validate(arrays: dict[str, np.ndarray], source: Path, parts: tuple[str, ...] = ("train", "test")) -> None:
+    for part in parts:
         x, y = arrays[f"x_{part}"], arrays[f"y_{part}"]
         if x.dtype != np.uint8 or y.dtype != np.uint8:
             raise DataError(
