@@ -92,7 +92,7 @@ def train(args: argparse.Namespace) -> int:
     config = _train_config(args)
     distribute.prepare(config.strategy)  # multiworker: before anything starts TensorFlow's context
     out = _output_path(args.out)
-    trainer = KerasTrainer(name=args.name or out.stem)
+    trainer = KerasTrainer(name=args.name)
     bar = _EpochBar(sys.stdout.isatty())
 
     def on_epoch(end: Any) -> None:

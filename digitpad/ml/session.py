@@ -54,8 +54,8 @@ class Outcome:
 class KerasTrainer:
     """Trains the real CNN on MNIST; the GUI's fake trainers mimic this interface."""
 
-    def __init__(self, name: str = "digitpad CNN") -> None:
-        self.name = name
+    def __init__(self, name: str | None = None) -> None:
+        self.name = name  # None: named by date, epochs and accuracy (storage.default_name)
 
     def run(self, config: TrainConfig, on_batch: BatchHook | None = None,
             on_epoch: EpochHook | None = None, stop: Any = None,
@@ -74,10 +74,10 @@ class KerasTrainer:
                                 data=data, initial_model=initial_model, extra=extra)
         if getattr(stop, "aborted", False):
             raise TrainingAborted("training aborted")
-        predictor = Predictor(result.model, ModelInfo(path="", name=self.name))
+        predictor = Predictor(result.model, ModelInfo(path="", name=self.name or "new CNN"))
         evaluation = evaluate(predictor, data.x_test, data.y_test)
         metadata = build_metadata(result, evaluation, name=self.name)
-        predictor.info = ModelInfo(path="", name=self.name, test_accuracy=evaluation.accuracy,
+        predictor.info = ModelInfo(path="", name=metadata["name"], test_accuracy=evaluation.accuracy,
                                    date=metadata["date"], metadata=metadata)
         return Outcome(result, evaluation, predictor, data.x_test, metadata)
 
@@ -110,9 +110,19 @@ class KerasTrainer:
         return outcome
 
     def save(self, outcome: Outcome, path: str | Path, name: str | None = None) -> Path:
-        """Write the model and its metadata atomically (``name``: rename it first); returns the path."""
+        """Write the model and its metadata atomically (``name``: rename it first); returns the path.
+
+        The outcome's predictor then names that file, so the app can remember it.
+        """
+        import dataclasses
+
         from digitpad.ml.storage import save_model
 
         if name:
             outcome.metadata["name"] = name
-        return save_model(outcome.result.model, path, outcome.metadata)
+        saved = save_model(outcome.result.model, path, outcome.metadata)
+        info = getattr(outcome.predictor, "info", None)
+        if info is not None:
+            outcome.predictor.info = dataclasses.replace(info, path=str(saved),
+                                                         name=str(outcome.metadata.get("name") or info.name))
+        return saved

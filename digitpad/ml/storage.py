@@ -25,6 +25,15 @@ def metadata_path(model_path: str | Path) -> Path:
     return Path(model_path).with_suffix(".json")
 
 
+def default_name(result: Any, evaluation: Any = None, now: datetime | None = None) -> str:
+    """'CNN 2026-12-02 14:03 · 2 epochs · 96.5 %': tells the person's models apart at a glance."""
+    when = (now or datetime.now()).strftime("%Y-%m-%d %H:%M")
+    parts = [f"CNN {when}", f"{result.epochs_run} epoch{'s' * (result.epochs_run != 1)}"]
+    if evaluation is not None:
+        parts.append(f"{evaluation.accuracy * 100:.1f} %")
+    return " · ".join(parts)
+
+
 def build_metadata(result: Any, evaluation: Any = None, name: str | None = None) -> dict[str, Any]:
     """Describe a training result (and its test evaluation) for the JSON file."""
     from digitpad.ml.model import ARCHITECTURE
@@ -32,7 +41,7 @@ def build_metadata(result: Any, evaluation: Any = None, name: str | None = None)
     last = result.history[-1] if result.history else None
     return {
         "format": "digitpad-model",
-        "name": name or "digitpad CNN",
+        "name": name or default_name(result, evaluation),
         "architecture": ARCHITECTURE,
         "outputs": "logits",
         "hyperparameters": result.config.as_dict(),

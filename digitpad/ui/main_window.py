@@ -7,6 +7,7 @@ load never replaces the active one.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -32,6 +33,7 @@ LAST_TAB_KEY = "window/lastTab"
 DEFAULT_SIZE = QSize(900, 560)  # logical pixels; grown to the window's minimum size when that is larger
 HINT_KEY = "hints/drawShown"  # set once the user has drawn: the "Draw a digit here" hint is not shown again
 DIR_KEY = "files/lastDir"
+TRAIN_KEY = "train/settings"  # the Train tab's settings as JSON
 MODEL_FILTER = "Keras models (*.keras);;All files (*)"
 
 
@@ -92,6 +94,7 @@ class MainWindow(QMainWindow):
         self.draw_tab.predictionFailed.connect(lambda msg: self.statusBar().showMessage(msg, 5000))
         self.train_tab.useModelRequested.connect(lambda p: self.use_predictor(p, " — from training"))
         self.train_tab.showImageRequested.connect(self.show_image)
+        self.train_tab.modelSaved.connect(self._on_model_saved)
 
     # --- model ----------------------------------------------------------------------
     def predictor(self) -> Any:
@@ -190,6 +193,12 @@ class MainWindow(QMainWindow):
             active = self.predictor()
             self.model_status.setText(active.info.describe() if active is not None else "No model loaded")
 
+    def _on_model_saved(self, path: Path, predictor: Any) -> None:
+        """A saved model that the Draw tab uses is the one to come back to after a restart."""
+        if predictor is self.predictor():
+            self.settings.setValue(MODEL_KEY, str(Path(path).resolve()))
+            self.model_status.setText(predictor.info.describe())
+
     def _remember_model(self, predictor: Any) -> None:
         """Remember file-backed models; the bundled one is the default, so it clears the key."""
         info = getattr(predictor, "info", None)
@@ -279,11 +288,18 @@ class MainWindow(QMainWindow):
             self.resize(DEFAULT_SIZE.expandedTo(self.minimumSizeHint()))
         self.tabs.setCurrentIndex(self._setting(LAST_TAB_KEY, 0, int, lambda i: 0 <= i < self.tabs.count()))
         self.draw_tab.canvas.set_hint_enabled(not self._setting(HINT_KEY, False, bool))
+        try:
+            remembered = json.loads(self._setting(TRAIN_KEY, "{}", str))
+        except ValueError:  # damaged: the defaults stay
+            remembered = {}
+        if isinstance(remembered, dict):
+            self.train_tab.settings_box.set_values(remembered)
 
     def save_settings(self) -> None:
         self.settings.setValue(BRUSH_KEY, self.draw_tab.brush_width())
         self.settings.setValue(GEOMETRY_KEY, self.saveGeometry())
         self.settings.setValue(LAST_TAB_KEY, self.tabs.currentIndex())
+        self.settings.setValue(TRAIN_KEY, json.dumps(self.train_tab.settings_box.values()))
         self.settings.sync()
 
     def shutdown(self) -> None:

@@ -51,6 +51,7 @@ class TrainTab(QWidget):
     showImageRequested = Signal(object)  # a float32 (28, 28) image to put on the Draw canvas
     runningChanged = Signal(bool)  # True when a run starts, False when its thread has ended
     outcomeReady = Signal(object)  # the Outcome of a finished or stopped run
+    modelSaved = Signal(object, object)  # the Path written, the predictor it holds
 
     def __init__(self, trainer: object | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -317,7 +318,19 @@ class TrainTab(QWidget):
         outcome = self.controller.outcome
         if outcome is not None:
             self.useModelRequested.emit(outcome.predictor)
-            self.model_status.setText("The Draw tab now reads with this model (not saved yet)")
+            if getattr(outcome.predictor.info, "path", ""):
+                self.model_status.setText("The Draw tab now reads with this model")
+                return
+            from digitpad.paths import new_model_path  # kept, so the app can come back to it after a restart
+
+            path = new_model_path()
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+            except OSError:
+                pass  # the save reports a real problem
+            if self.controller.save(path):
+                self.save_button.setEnabled(False)
+                self.model_status.setText(f"The Draw tab now reads with this model; keeping it in {path}…")
 
     def _save_model(self) -> None:
         """Ask for a file (default: a new one in the models folder) and a name, then save on a worker thread."""
@@ -350,6 +363,8 @@ class TrainTab(QWidget):
 
     def _on_saved(self, path: Path) -> None:
         self.model_status.setText(f"Saved to {path}")
+        if self.controller.outcome is not None:
+            self.modelSaved.emit(path, self.controller.outcome.predictor)
         self._set_running(self.controller.is_training())
 
     def _on_save_failed(self, message: str) -> None:

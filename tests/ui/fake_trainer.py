@@ -8,6 +8,7 @@ images whose misclassifications are known exactly (see ``CONFUSIONS``).
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from pathlib import Path
@@ -201,4 +202,7 @@ class FakeTrainer:
             outcome.metadata["name"] = name
         self.saves.append((outcome, path))
         path.write_bytes(b"fake model")
+        predictor = outcome.predictor
+        predictor.info = dataclasses.replace(predictor.info, path=str(path),
+                                             name=str(outcome.metadata.get("name") or predictor.info.name))
         return path

@@ -151,3 +151,30 @@ def test_hint_stays_off_an_image_on_the_canvas(show, settings: QSettings, fake_p
     assert not canvas.hint_visible() and _hint_pixels(canvas) == 0
     canvas.undo()
     assert canvas.hint_visible()  # nothing drawn by the user yet: still the first run
+
+
+def test_train_settings_and_a_used_model_are_remembered(qtbot, show, settings, fake_predictor, tmp_path) -> None:
+    """Issue #17: Train settings and the model picked with "Use this model" survive a restart."""
+    from PySide6.QtWidgets import QSpinBox
+
+    from digitpad.ui.main_window import MODEL_KEY, MainWindow
+    from tests.ui.fake_trainer import FakeTrainer
+
+    trainer = FakeTrainer(steps=2)
+    window = show(MainWindow(predictor=fake_predictor, settings=settings, trainer=trainer))
+    tab = window.train_tab
+    tab.findChild(QSpinBox, "epochsSpin").setValue(2)
+    tab.findChild(QSpinBox, "limitSpin").setValue(1234)
+    tab.batch_interval_s = 0.0
+    with qtbot.waitSignal(tab.outcomeReady, timeout=10_000):
+        tab.start_training()
+    qtbot.waitUntil(lambda: not tab.is_training(), timeout=10_000)
+    tab.findChild(type(tab.use_button), "useModelButton").click()
+    qtbot.waitUntil(lambda: bool(settings.value(MODEL_KEY)), timeout=10_000)  # kept in the models folder
+    kept = settings.value(MODEL_KEY)
+    assert kept == str(trainer.saves[0][1].resolve()) and window.predictor() is tab.outcome.predictor
+    window.save_settings()
+
+    again = show(MainWindow(predictor=fake_predictor, settings=settings, trainer=FakeTrainer()))
+    assert again.train_tab.findChild(QSpinBox, "epochsSpin").value() == 2
+    assert again.train_tab.config().limit == 1234
