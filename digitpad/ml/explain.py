@@ -17,6 +17,7 @@ import numpy as np
 from digitpad.ml.fastpath import NumpyCNN
 from digitpad.ml.gradients import softmax
 from digitpad.ml import saliency as attribution
+from digitpad.ml.occlusion import occlusion
 from digitpad.ml.saliency import Contrast, integrated_gradients, make_contrast, top_two
 
 # (name, output shape without the batch axis, parameter count), in the order the data flows.
@@ -101,7 +102,7 @@ class Explainer:
 
     def occlusion(self, image: np.ndarray, target: int | None = None) -> np.ndarray:
         """Drop in ``target``'s probability (default: the predicted class) as a patch hides each place."""
-        return attribution.occlusion(self.net, _image(image), target)
+        return occlusion(self.net, _image(image), target)
 
     def contrast(self, image: np.ndarray, classes: tuple[int, int] | None = None) -> Contrast:
         """Why ``a`` and not ``b`` (default: the top two classes)."""
@@ -113,7 +114,7 @@ class Explainer:
         logits = self.net.logits(x)[0]
         classes = top_two(logits)
         maps = integrated_gradients(self.net, x, list(classes))
-        return Why(classes[0], softmax(logits), maps[0], attribution.occlusion(self.net, x, classes[0]),
+        return Why(classes[0], softmax(logits), maps[0], occlusion(self.net, x, classes[0]),
                    make_contrast(classes, maps))
 
 

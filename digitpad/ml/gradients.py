@@ -24,12 +24,12 @@ class Trace:
 
     conv1: np.ndarray  # (n, 28, 28, 32) after ReLU
     pool1: np.ndarray  # (n, 14, 14, 32)
-    pool1_winner: np.ndarray  # (n, 14, 14, 32) index 0-3 of the max in each 2x2 window
     conv2: np.ndarray  # (n, 14, 14, 64) after ReLU
     pool2: np.ndarray  # (n, 7, 7, 64)
-    pool2_winner: np.ndarray  # (n, 7, 7, 64)
     dense: np.ndarray  # (n, 1024) after ReLU
     logits: np.ndarray  # (n, 10)
+    route1: np.ndarray  # (n, 28, 28, 32) 1.0 where conv1 passes a gradient: first max of its window, > 0
+    route2: np.ndarray  # (n, 14, 14, 64) the same for conv2
 
     @property
     def probabilities(self) -> np.ndarray:
@@ -43,10 +43,10 @@ def softmax(logits: np.ndarray) -> np.ndarray:
 
 
 def forward(net: NumpyCNN, images: np.ndarray) -> Trace:
-    """The forward pass of float32 images ``(n, 28, 28)`` (NumpyCNN's own), plus the pool winners."""
+    """The forward pass of float32 images ``(n, 28, 28)`` (NumpyCNN's own), plus the gradient routes."""
     act = net.activations(images)
-    return Trace(act["conv1"], act["pool1"], _winners(act["conv1"]), act["conv2"], act["pool2"],
-                 _winners(act["conv2"]), act["dense"], act["logits"])
+    return Trace(act["conv1"], act["pool1"], act["conv2"], act["pool2"], act["dense"], act["logits"],
+                 _route(act["conv1"], act["pool1"]), _route(act["conv2"], act["pool2"]))
 
 
 def input_gradients(net: NumpyCNN, trace: Trace, seeds: np.ndarray) -> np.ndarray:
@@ -63,10 +63,10 @@ def input_gradients(net: NumpyCNN, trace: Trace, seeds: np.ndarray) -> np.ndarra
     grad = (seeds.reshape(n * s, 10) @ w4.T).reshape(n, s, 1024)  # d dense
     grad = grad * (trace.dense > 0)[:, None]
     grad = (grad.reshape(n * s, 1024) @ w3.T).reshape(n, s, 7, 7, 64)  # d pool2
-    grad = _unpool(grad, trace.pool2_winner) * (trace.conv2 > 0)[:, None]  # d conv2 pre-activation
-    grad = _conv5_transpose(grad, k2.reshape(800, 64))  # d pool1: (n, s, 14, 14, 32)
-    grad = _unpool(grad, trace.pool1_winner) * (trace.conv1 > 0)[:, None]  # d conv1 pre-activation
-    grad = _conv5_transpose(grad, k1.reshape(25, 32))  # d input: (n, s, 28, 28, 1)
+    grad = _unpool(grad, trace.route2)  # d conv2 pre-activation (max-pool and ReLU)
+    grad = _conv5_transpose(grad, k2)  # d pool1: (n, s, 14, 14, 32)
+    grad = _unpool(grad, trace.route1)  # d conv1 pre-activation
+    grad = _conv5_transpose(grad, k1)  # d input: (n, s, 28, 28, 1)
     return grad[..., 0]
 
 
@@ -78,30 +78,49 @@ def class_gradient(net: NumpyCNN, images: np.ndarray, target: int | np.ndarray) 
     return input_gradients(net, trace, seeds)[:, 0]
 
 
-def _winners(x: np.ndarray) -> np.ndarray:
-    """Row-major index (0-3) of the first maximum in each 2x2 pooling window of ``(n, h, w, c)``."""
-    n, height, width, channels = x.shape
-    windows = x.reshape(n, height // 2, 2, width // 2, 2, channels).transpose(0, 1, 3, 5, 2, 4)
-    windows = windows.reshape(n, height // 2, width // 2, channels, 4)
-    return windows.argmax(axis=-1).astype(np.int8)
+def _route(conv: np.ndarray, pooled: np.ndarray) -> np.ndarray:
+    """1.0 at each 2x2 window's first maximum in row-major order (TensorFlow's choice on ties) when it
+    is positive (ReLU passes it), else 0.0: where max-pooling and ReLU send a gradient."""
+    n, height, width, channels = conv.shape
+    top = pooled[:, :, None, :, None, :]
+    hit = conv.reshape(n, height // 2, 2, width // 2, 2, channels) == top  # (n, h/2, dy, w/2, dx, c)
+    route = np.zeros(hit.shape, np.float32)
+    taken = np.zeros((n, height // 2, width // 2, channels), bool)
+    for dy in (0, 1):
+        for dx in (0, 1):
+            first = hit[:, :, dy, :, dx] & ~taken
+            route[:, :, dy, :, dx] = first
+            taken |= first
+    route *= top > 0
+    return route.reshape(n, height, width, channels)
 
 
-def _unpool(grad: np.ndarray, winner: np.ndarray) -> np.ndarray:
-    """Route ``(n, s, h, w, c)`` pooled gradients to the winners: ``(n, s, 2h, 2w, c)``."""
+def _unpool(grad: np.ndarray, route: np.ndarray) -> np.ndarray:
+    """Send ``(n, s, h, w, c)`` pooled gradients back along ``route`` ``(n, 2h, 2w, c)``."""
     n, s, height, width, channels = grad.shape
-    choice = winner[:, None, :, :, :, None] == np.arange(4, dtype=np.int8)  # (n, 1, h, w, c, 4)
-    spread = np.where(choice, grad[..., None], np.float32(0.0))
-    spread = spread.reshape(n, s, height, width, channels, 2, 2).transpose(0, 1, 2, 5, 3, 6, 4)
+    spread = grad[:, :, :, None, :, None, :] * route.reshape(n, 1, height, 2, width, 2, channels)
     return spread.reshape(n, s, 2 * height, 2 * width, channels)
 
 
 def _conv5_transpose(grad: np.ndarray, kernel: np.ndarray) -> np.ndarray:
-    """The transpose of a 5x5 "same" im2col convolution: ``(n, s, h, w, out)`` -> ``(n, s, h, w, in)``."""
-    n, s, height, width, _ = grad.shape
-    channels = kernel.shape[0] // 25
-    columns = (grad.reshape(-1, grad.shape[-1]) @ kernel.T).reshape(n * s, height, width, 5, 5, channels)
+    """The transpose of a 5x5 "same" convolution with Keras kernel ``(5, 5, in, out)``.
+
+    ``(n, s, h, w, out)`` -> ``(n, s, h, w, in)``: each of the 25 kernel taps
+    sends ``grad @ tap.T`` back to the input pixels it read (col2im). With many
+    input channels that is 25 small products (little memory traffic); with one
+    input channel, one product and 25 slice additions.
+    """
+    n, s, height, width, out = grad.shape
+    channels = kernel.shape[2]
+    flat = grad.reshape(-1, out)
     padded = np.zeros((n * s, height + 4, width + 4, channels), np.float32)
-    for i in range(5):
-        for j in range(5):
-            padded[:, i:i + height, j:j + width] += columns[:, :, :, i, j]
+    if channels == 1:
+        columns = (flat @ kernel.reshape(25, out).T).reshape(n * s, height, width, 5, 5)
+        for i in range(5):
+            for j in range(5):
+                padded[:, i:i + height, j:j + width, 0] += columns[:, :, :, i, j]
+    else:
+        for i in range(5):
+            for j in range(5):
+                padded[:, i:i + height, j:j + width] += (flat @ kernel[i, j].T).reshape(n * s, height, width, channels)
     return padded[:, 2:2 + height, 2:2 + width].reshape(n, s, height, width, channels)
