@@ -74,8 +74,15 @@ def _action_place(action: QAction) -> str:
     return _tab_of(parent if isinstance(parent, QWidget) else None) or "Window"
 
 
+# Keyboards' dedicated "Redo", "Copy" … keys that Qt adds to standard shortcuts: listed, they read like
+# a key combination named after the action ("Ctrl+Shift+Z, Redo"), so they are left out of the list.
+_ACTION_KEYS = {Qt.Key.Key_Undo, Qt.Key.Key_Redo, Qt.Key.Key_Copy, Qt.Key.Key_Paste, Qt.Key.Key_Cut,
+                Qt.Key.Key_Open, Qt.Key.Key_Save, Qt.Key.Key_Close, Qt.Key.Key_Find}
+
+
 def _portable(sequences: list[QKeySequence]) -> tuple[str, ...]:
-    return tuple(k.toString(QKeySequence.SequenceFormat.PortableText) for k in sequences if not k.isEmpty())
+    return tuple(k.toString(QKeySequence.SequenceFormat.PortableText) for k in sequences
+                 if not k.isEmpty() and not (k.count() == 1 and k[0].key() in _ACTION_KEYS))
 
 
 def _mnemonic(text: str) -> str:
