@@ -110,7 +110,10 @@ class DrawTab(QWidget):
         self.brushSize.setRange(int(MIN_BRUSH_WIDTH), int(MAX_BRUSH_WIDTH))
         self.brushSize.setSuffix(" px")
         self.brushSize.setValue(int(DEFAULT_BRUSH_WIDTH))
-        self.brushSize.setToolTip("Brush width; pen pressure makes it thinner")
+        self.brushSize.setToolTip(f"Brush width, {int(MIN_BRUSH_WIDTH)}–{int(MAX_BRUSH_WIDTH)} px; "
+                                  "pen pressure makes it thinner")
+        # A value outside the range (typing "1") becomes the nearest allowed one, not the old value.
+        self.brushSize.setCorrectionMode(QSpinBox.CorrectionMode.CorrectToNearestValue)
         self.brushSize.valueChanged.connect(self.canvas.set_brush_width)
         self.canvas.brushWidthChanged.connect(lambda width: self.brushSize.setValue(round(width)))
 

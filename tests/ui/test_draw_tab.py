@@ -168,3 +168,17 @@ def test_a_failing_model_is_reported_not_fatal(qtbot, show) -> None:
     assert tab.confidenceLabel.text() == "Prediction failed"
     tab.set_predictor(FakePredictor())
     wait_for(qtbot, tab, lambda p: not p.blank)  # the worker survived
+
+
+def test_a_brush_size_below_the_range_is_clamped_not_reverted(qtbot, tab: DrawTab) -> None:
+    from PySide6.QtCore import Qt
+
+    box = tab.brushSize
+    box.setValue(30)
+    box.setFocus()
+    box.lineEdit().selectAll()
+    qtbot.keyClicks(box, "1")
+    qtbot.keyClick(box, Qt.Key.Key_Return)
+    box.clearFocus()
+    assert box.value() == box.minimum() and tab.brush_width() == box.minimum()
+    assert f"{box.minimum()}–{box.maximum()} px" in box.toolTip()
