@@ -56,6 +56,11 @@ def run_label(record: RunRecord) -> str:
     return f"{_when(record)} {record.kind} {record.id.rsplit('-', 1)[-1]}"
 
 
+def _short_label(record: RunRecord) -> str:
+    """'01-31 14:25 3fa9c2': the run label without year and kind, for narrow column headers."""
+    return f"{_when(record)[5:]} {record.id.rsplit('-', 1)[-1]}"
+
+
 def status_text(record: RunRecord) -> str:
     """'finished', 'finished early' or 'stopped at epoch 2 batch 40/157'."""
     stop = record.stop_point
@@ -135,8 +140,8 @@ class RunsView(QWidget):
         self.table.setTabKeyNavigation(False)
         self.table.verticalHeader().setVisible(False)
         header = self.table.horizontalHeader()
-        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-        header.setSectionResizeMode(COLUMNS.index("status"), QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)  # never elided: scrolls sideways
+        header.setStretchLastSection(True)
         self.table.setSortingEnabled(True)
         rows = self.table.verticalHeader().defaultSectionSize()
         self.table.setMinimumHeight(header.sizeHint().height() + 3 * rows + 4)
@@ -187,6 +192,7 @@ class RunsView(QWidget):
         self.diff.setTabKeyNavigation(False)
         self.diff.verticalHeader().setVisible(False)
         self.diff.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        self.diff.horizontalHeader().setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         self.diff_box = QWidget()
         diff_layout = QVBoxLayout(self.diff_box)
         diff_layout.setContentsMargins(0, 0, 0, 0)
@@ -199,6 +205,7 @@ class RunsView(QWidget):
         for index, (widget, stretch) in enumerate(((top, 1), (self.charts, 3), (self.diff_box, 1))):
             self.splitter.addWidget(widget)
             self.splitter.setStretchFactor(index, stretch)
+        self.splitter.setSizes([220, 420, 160])  # the curves get most of the height; kept in proportion
         self.pages = QStackedWidget()
         self.pages.addWidget(self.empty_label)
         self.pages.addWidget(self.splitter)
@@ -327,7 +334,9 @@ class RunsView(QWidget):
         if not two:
             return
         first, second = two
-        self.diff.setHorizontalHeaderLabels(["setting", run_label(first), run_label(second)])
+        self.diff.setHorizontalHeaderLabels(["setting", _short_label(first), _short_label(second)])
+        for col, record in ((1, first), (2, second)):
+            self.diff.horizontalHeaderItem(col).setToolTip(run_label(record))
         rows = config_diff(first, second)
         self.diff_title.setText("Settings that differ" if rows else "The two runs have the same settings")
         self.diff.setRowCount(len(rows))

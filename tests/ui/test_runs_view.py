@@ -31,16 +31,16 @@ def _epochs(count: int, planned: int, start_acc: float, rate: float) -> list[dic
     return out
 
 
-def _batches(count: int, start: float, steps: int = 20) -> tuple[list[float], list[float]]:
-    """A running-mean batch loss that falls from 2.3 towards ``start`` (the first epoch's loss) and below."""
+def _batches(count: int, start: float, fall: float, steps: int = 20) -> tuple[list[float], list[float]]:
+    """A running-mean batch loss going from 2.3 to ``start`` (the first epoch's loss), then by ``fall`` per epoch."""
     x = [round(e + s / steps, 6) for e in range(count) for s in range(1, steps + 1)]
-    return [(2.3 - start) * math.exp(-4 * v) + start * 0.7 ** v for v in x], x
+    return [(2.3 - start) * math.exp(-4 * v) + start * fall ** v for v in x], x
 
 
 def _record(run_id: str, created: str, config: TrainConfig, *, accuracy: float | None, epochs: int,
             status: str = "finished", stop: dict | None = None, model: Path | None = None,
             kind: str = "train", start: float = 0.93, rate: float = 0.4) -> RunRecord:
-    loss, loss_x = _batches(epochs + (1 if stop else 0), start=-math.log(start))
+    loss, loss_x = _batches(epochs + (1 if stop else 0), -math.log(start), 0.7 if rate < 1 else 1.05)
     return RunRecord(id=run_id, kind=kind, source="gui", created=created, config=config.as_dict(), seed=config.seed,
                      precision="float32", strategy="default", status=status, stop_point=stop,
                      epoch_metrics=_epochs(epochs, config.epochs, start, rate), batch_loss=loss,
@@ -51,6 +51,10 @@ def _record(run_id: str, created: str, config: TrainConfig, *, accuracy: float |
 
 @pytest.fixture
 def store(tmp_path: Path) -> RunStore:
+    return three_runs(tmp_path)
+
+
+def three_runs(tmp_path: Path) -> RunStore:
     """Three recorded runs: an accurate one with its model, a diverged one (9.80 %), one stopped in epoch 2."""
     store = RunStore(tmp_path / "runs")
     good = TrainConfig(epochs=3, batch_size=64, learning_rate=1e-3, precision="float32")
@@ -205,12 +209,23 @@ def test_empty_store_says_so(show, tmp_path: Path) -> None:
     assert not view.table.isVisible()
 
 
-@pytest.mark.parametrize("scheme", ["light", "dark"])
-def test_screenshot(qapp, qtbot, view: RunsView, scheme: str) -> None:
+@pytest.mark.parametrize("scheme, size", [("light", (900, 720)), ("dark", (900, 720)), ("light", (560, 480))])
+def test_screenshot_fits_without_clipping(qapp, qtbot, view: RunsView, scheme: str, size: tuple[int, int]) -> None:
+    """Grabs /tmp/runs_view_<scheme>_<width>.png (looked at by eye); every column's text fits its cell."""
     use_scheme(qapp, scheme)
-    view.select_runs(["20250131-142501-3fa9c2", "20250201-090000-aaaaaa"])
-    qtbot.wait(50)
-    path = Path(f"/tmp/runs_view_{scheme}.png")
-    assert view.grab().save(str(path))
-    assert path.stat().st_size > 0
-    use_scheme(qapp, "light")
+    try:
+        hint = view.minimumSizeHint()
+        assert hint.width() <= 560 and hint.height() <= 480, hint
+        view.resize(*size)
+        view.select_runs(["20250131-142501-3fa9c2", "20250201-090000-aaaaaa"])
+        qtbot.wait(50)
+        path = Path(f"/tmp/runs_view_{scheme}_{size[0]}.png")
+        assert view.grab().save(str(path))
+        table, metrics = view.table, view.table.fontMetrics()
+        header = table.horizontalHeader()
+        widths = [header.sectionSize(col) for col in range(len(COLUMNS))]
+        needed = [max(metrics.horizontalAdvance(table.item(row, col).text()) for row in range(table.rowCount()))
+                  for col in range(len(COLUMNS))]
+        assert all(w > n for w, n in zip(widths, needed)), (widths, needed)  # scrolls sideways rather than elides
+    finally:
+        use_scheme(qapp, "light")
