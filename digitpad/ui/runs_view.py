@@ -114,6 +114,7 @@ class RunsView(QWidget):
         self._curves: dict[str, dict[str, Any]] = {}  # run id -> {"val_accuracy"|"val_loss"|"batch_loss": item}
         self._accuracy_plot: pg.PlotWidget | None = None
         self._loss_plot: pg.PlotWidget | None = None
+        self._shown_once = False
         self._build()
         self.refresh()
 
@@ -142,6 +143,7 @@ class RunsView(QWidget):
         header = self.table.horizontalHeader()
         header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)  # never elided: scrolls sideways
         header.setStretchLastSection(True)
+        header.setSortIndicator(COLUMNS.index("date"), Qt.SortOrder.DescendingOrder)  # newest first
         self.table.setSortingEnabled(True)
         rows = self.table.verticalHeader().defaultSectionSize()
         self.table.setMinimumHeight(header.sizeHint().height() + 3 * rows + 4)
@@ -234,10 +236,8 @@ class RunsView(QWidget):
             records = []
             self._show_error(str(exc))
         self._records = {r.id: r for r in records}
-        column, order = self.table.horizontalHeader().sortIndicatorSection(), \
-            self.table.horizontalHeader().sortIndicatorOrder()
-        if not self.table.isSortingEnabled() or column < 0 or column >= len(COLUMNS):
-            column, order = 0, Qt.SortOrder.DescendingOrder
+        header = self.table.horizontalHeader()
+        column, order = header.sortIndicatorSection(), header.sortIndicatorOrder()  # the person's last choice
         self.table.blockSignals(True)
         self.table.setSortingEnabled(False)
         self.table.setRowCount(len(records))
@@ -368,8 +368,10 @@ class RunsView(QWidget):
         return dict(self._curves.get(run_id, {}))
 
     def showEvent(self, event: QShowEvent) -> None:
-        if self._selected:
-            self._build_charts()
+        """Re-read the store each time the view is shown (cheap JSON), so runs recorded meanwhile appear."""
+        if self._shown_once:
+            self.refresh()
+        self._shown_once = True
         super().showEvent(event)
 
     def _build_charts(self) -> None:

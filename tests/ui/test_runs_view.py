@@ -202,6 +202,17 @@ def test_delete_never_touches_the_bundled_model(qtbot, monkeypatch, tmp_path: Pa
     assert view.table.rowCount() == 1
 
 
+def test_runs_recorded_while_hidden_appear_when_shown_again(qtbot, view: RunsView, store: RunStore) -> None:
+    view.select_runs(["20250131-142501-3fa9c2"])
+    view.hide()
+    store.record(_record("20250401-000000-eeeeee", "2025-04-01T00:00:00+00:00", TrainConfig(epochs=2),
+                         accuracy=0.985, epochs=2))
+    view.show()
+    qtbot.waitExposed(view)
+    assert view.table.rowCount() == 4 and _ids(view)[0] == "20250401-000000-eeeeee"
+    assert view.selected_ids() == ["20250131-142501-3fa9c2"]  # the selection survives the re-read
+
+
 def test_empty_store_says_so(show, tmp_path: Path) -> None:
     view = show(RunsView(RunStore(tmp_path / "none")))
     labels = [label for label in view.findChildren(QLabel) if label.text() == EMPTY_TEXT]
