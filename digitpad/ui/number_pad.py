@@ -164,8 +164,7 @@ class NumberPad(QWidget):
         self.canvas.setObjectName("numberCanvas")
         self.canvas.setAccessibleName("Number pad")
         self.canvas.setToolTip("Write a number, digits side by side; click a digit's box to correct it")
-        self.canvas.strokeFinished.connect(self._request)
-        self.canvas.changed.connect(self._on_changed)
+        self.canvas.changed.connect(self._on_changed)  # a pen-up, undo, redo, clear or image: read again
         self.canvas.installEventFilter(self)
         self._overlay = _BoxOverlay(self, self.canvas)
         self._reading = NumberReading(())
@@ -202,6 +201,11 @@ class NumberPad(QWidget):
         self.numberClearButton.setToolTip("Wipe the pad")
         self.numberClearButton.setFocusPolicy(Qt.FocusPolicy.TabFocus)
         self.numberClearButton.clicked.connect(self.canvas.clear)
+        self.numberUndoButton = QPushButton("Undo")
+        self.numberUndoButton.setObjectName("numberUndoButton")
+        self.numberUndoButton.setToolTip("Take back the last stroke")
+        self.numberUndoButton.setFocusPolicy(Qt.FocusPolicy.TabFocus)
+        self.numberUndoButton.clicked.connect(self.canvas.undo)
         self.numberStatus = QLabel("")
         self.numberStatus.setObjectName("numberStatus")
 
@@ -212,6 +216,7 @@ class NumberPad(QWidget):
 
         row = QHBoxLayout()
         row.addWidget(self.numberLabel, 1)
+        row.addWidget(self.numberUndoButton, 0, Qt.AlignmentFlag.AlignTop)
         row.addWidget(self.numberClearButton, 0, Qt.AlignmentFlag.AlignTop)
         layout = QVBoxLayout(self)
         layout.addWidget(WideBox(self.canvas), 1)
@@ -281,10 +286,16 @@ class NumberPad(QWidget):
         for digit in range(10):
             action = menu.addAction(str(digit))
             action.setObjectName(f"correct{digit}")
-            action.triggered.connect(lambda _=False, d=digit, i=index: self.correct(i, d))
+            action.triggered.connect(
+                lambda _=False, d=digit, i=index, r=self._reading: self._correct_if_shown(r, i, d))
         self._menu = menu
         menu.popup(at if at is not None else self.canvas.mapToGlobal(self.box_rects()[index].center().toPoint()))
         return menu
+
+    def _correct_if_shown(self, reading: NumberReading, index: int, digit: int) -> None:
+        """A menu's choice, unless a newer reading has replaced the one it was opened on."""
+        if reading is self._reading:
+            self.correct(index, digit)
 
     def correct(self, index: int, digit: int):  # -> digitpad.personal.Sample | None
         """Say digit ``index`` is ``digit``: shown at once and saved as a personal sample."""
@@ -376,11 +387,13 @@ class NumberPad(QWidget):
 
     def _on_changed(self) -> None:
         self._sync()
-        if self.canvas.is_empty() and self._reading.digits:  # cleared or undone to nothing
+        strokes = self.canvas.strokes()
+        if not (strokes and not strokes[-1].finished):  # not while a stroke is being drawn
             self._request()
 
     def _sync(self) -> None:
         self.numberClearButton.setEnabled(not self.canvas.is_empty())
+        self.numberUndoButton.setEnabled(self.canvas.can_undo())
 
     # --- clicks on boxes ----------------------------------------------------------------
     def _box_at(self, pos: QPointF) -> int | None:

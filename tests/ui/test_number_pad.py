@@ -113,6 +113,20 @@ def test_drag_from_a_box_draws_and_clear_empties(qtbot: Any, show: Any, predicto
         draw(qtbot, canvas, line((start.x(), start.y()), (start.x() + 60, start.y())))
     assert len(canvas.strokes()) == 2 and pad.correction_menu() is None  # a drag is ink, not a click
     with qtbot.waitSignal(pad.readingShown, timeout=10_000):
+        qtbot.mouseClick(pad.numberUndoButton, Qt.MouseButton.LeftButton)
+    assert len(canvas.strokes()) == 1 and len(pad.box_rects()) == 1
+    qtbot.mouseClick(canvas, Qt.MouseButton.LeftButton, pos=pad.box_rects()[0].center().toPoint())
+    menu = pad.correction_menu()
+    assert menu is not None
+    with qtbot.waitSignal(pad.readingShown, timeout=10_000):  # a new reading while the menu is open
+        draw(qtbot, canvas, line((int(canvas.width() * 0.7), int(h * 0.2)), (int(canvas.width() * 0.7), int(h * 0.8))))
+    with qtbot.assertNotEmitted(pad.sampleSaved):
+        menu.actions()[4].trigger()  # was opened on the old reading: not applied to the new one
+    from digitpad.personal import SampleStore
+
+    assert SampleStore().samples() == [] and pad.number() == "11"
+    canvas.undo()
+    with qtbot.waitSignal(pad.readingShown, timeout=10_000):
         qtbot.mouseClick(pad.numberClearButton, Qt.MouseButton.LeftButton)
     assert pad.number() is None and pad.box_rects() == []
     assert pad.numberLabel.text() == "" and pad.numberConfidence.text() == "Write a number"
