@@ -118,6 +118,9 @@ def test_malformed_files_give_one_line_errors(tmp_path: Path) -> None:
     with zipfile.ZipFile(tmp_path / "empty.npz", "w"):
         pass
     _one_line_error(tmp_path / "empty.npz", "missing")
+    with zipfile.ZipFile(tmp_path / "bomb.npz", "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("mean.npy", b"\0" * (novelty.MAX_BYTES + 1))
+    _one_line_error(tmp_path / "bomb.npz", "unpacks to")
 
 
 def test_fit_head_separates_two_clouds_deterministically() -> None:
@@ -174,6 +177,48 @@ def test_digits_and_blank_pads_are_not_too_little_ink() -> None:
     with np.load(bundled_mnist(), allow_pickle=False) as data:
         sample = data["x_test"][:300]
     assert sum(too_little_ink(d) for d in sample) == 0
+
+
+def test_a_large_filled_shape_is_left_to_the_detector() -> None:
+    big = _polyline([(0.5, 0.5)], width=200)
+    assert not too_little_ink(big)
+
+
+def test_reject_fit_refuses_a_missing_model_in_one_line(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from digitpad.ml import reject_fit
+
+    missing = tmp_path / "gone.keras"
+    assert reject_fit.main(["--model", str(missing)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].startswith("error: ") and err[-1].count(str(missing)) == 1
+    assert not list(tmp_path.iterdir())
+
+
+def test_prediction_of_a_non_digit_has_no_digit_and_says_so_in_json() -> None:
+    import json
+
+    probs = np.full(10, 0.02, np.float32)
+    probs[4] = 0.82
+    image = np.zeros((28, 28), np.float32)
+    rejected = novelty.prediction(probs, image, True)
+    record = json.loads(json.dumps(rejected.to_json()))
+    assert record["digit"] is None and record["not_a_digit"] is True and record["blank"] is False
+    assert not rejected.unsure and rejected.probabilities[4] == pytest.approx(0.82)
+    kept = novelty.prediction(probs, image, False)
+    assert (kept.digit, kept.not_a_digit) == (4, False) and kept.confidence == pytest.approx(0.82)
+
+
+def test_features_and_logits_match_the_network_in_any_chunking() -> None:
+    from digitpad.ml.fastpath import NumpyCNN
+
+    rng = np.random.default_rng(5)
+    shapes = [(5, 5, 1, 32), (32,), (5, 5, 32, 64), (64,), (3136, 1024), (1024,), (1024, 10), (10,)]
+    net = NumpyCNN([rng.normal(0, 0.05, s).astype(np.float32) for s in shapes])
+    images = rng.random((7, 28, 28), dtype=np.float32)
+    feats, logits = novelty.features_and_logits(net, images, chunk=3)
+    layers = net.activations(images)
+    assert np.allclose(feats, layers["dense"], atol=1e-5) and np.allclose(logits, layers["logits"], atol=1e-5)
+    assert novelty.features_and_logits(net, np.zeros((0, 28, 28)))[0].shape == (0, 1024)
 
 
 # ---------------------------------------------------------------- the shipped detector

@@ -32,6 +32,7 @@ from digitpad.ml.calibration import softmax
 FORMAT = "digitpad-reject-1"
 SUFFIX = ".reject.npz"
 CLASSES = 10
+MAX_BYTES = 64 << 20  # a detector file unpacks to well under 1 MB; refuse anything near this
 
 
 @dataclass(frozen=True)
@@ -130,6 +131,13 @@ def load(path: str | Path) -> Detector:
         raise ModelError(f"{path}: no such file")
     if not zipfile.is_zipfile(path):
         raise ModelError(f"{path}: not a readable .npz file (not a zip archive)")
+    try:
+        with zipfile.ZipFile(path) as archive:
+            unpacked = sum(info.file_size for info in archive.infolist())
+    except (OSError, zipfile.BadZipFile) as exc:
+        raise ModelError(f"{path}: not a readable .npz file ({type(exc).__name__})") from None
+    if unpacked > MAX_BYTES:
+        raise ModelError(f"{path}: not a digitpad reject file (unpacks to {unpacked:,} bytes)")
     try:
         with np.load(path, allow_pickle=False) as npz:
             missing = sorted(_KEYS - set(npz.files))
