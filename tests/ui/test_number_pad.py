@@ -48,7 +48,6 @@ def _write_117(qtbot: Any, pad: NumberPad) -> None:
     qtbot.waitUntil(pad.is_idle, timeout=10_000)
 
 
-@pytest.mark.slow
 def test_written_number_reads_copies_and_corrects(qtbot: Any, show: Any, predictor: Any,
                                                    no_thread_leaks: list) -> None:
     pad = _pad(qtbot, show, predictor)
