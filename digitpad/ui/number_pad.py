@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, QPoint, QPointF, QRectF, QSize, Qt, Signal, Slot
@@ -23,6 +23,9 @@ from digitpad.errors import DigitpadError, one_line
 from digitpad.numbers import NumberReading
 from digitpad.ui.canvas import DrawingCanvas
 from digitpad.ui.workers import WAIT_MS, start_thread, stop_thread
+
+if TYPE_CHECKING:  # pragma: no cover - types only
+    from digitpad.personal import Sample
 
 ASPECT = 3.0  # the pad is this many times as wide as it is tall
 CLICK_SLOP = 4  # px a press may move and still be a click on a box
@@ -297,7 +300,7 @@ class NumberPad(QWidget):
         if reading is self._reading:
             self.correct(index, digit)
 
-    def correct(self, index: int, digit: int):  # -> digitpad.personal.Sample | None
+    def correct(self, index: int, digit: int) -> Sample | None:
         """Say digit ``index`` is ``digit``: shown at once and saved as a personal sample."""
         from digitpad.personal import SampleStore
 
