@@ -96,11 +96,12 @@ class InsideTab(QWidget):
                 layer = {"name": "softmax %, logit", "shape": [10], "params": spec["logits"]["params"]}
             row.addWidget(layer_column(layer, body, extra), 0, Qt.AlignmentFlag.AlignTop)
         row.addStretch(1)
-        scroll = QScrollArea()
+        self.strip = scroll = QScrollArea()
         scroll.setObjectName("layerStrip")
         scroll.setWidget(strip)
         scroll.setWidgetResizable(False)
         scroll.setMinimumHeight(strip.sizeHint().height() + 24)
+        scroll.setVisible(False)
 
         self.arithmetic_panel = QLabel("Point at a conv1 map to see how its value is computed.")
         self.arithmetic_panel.setObjectName("arithmeticPanel")
@@ -108,6 +109,7 @@ class InsideTab(QWidget):
         self.arithmetic_panel.setAlignment(Qt.AlignmentFlag.AlignTop | Qt.AlignmentFlag.AlignLeft)
         self.arithmetic_panel.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self.arithmetic_panel.setMinimumWidth(330)
+        self.arithmetic_panel.setVisible(False)
         self.why_panel = QWidget()
         self.why_panel.setObjectName("whyPanel")
         why_box = QVBoxLayout(self.why_panel)
@@ -128,9 +130,15 @@ class InsideTab(QWidget):
         why_row.addStretch(1)
         self.lookalike_label = QLabel()
         self.lookalike_label.setObjectName("lookalikes")
+        self.lookalike_row = QHBoxLayout()
+        self.lookalike_thumbs = [picture_label(f"lookalike{k}", 56, 56) for k in range(8)]
+        for thumb in self.lookalike_thumbs:
+            self.lookalike_row.addWidget(thumb)
+        self.lookalike_row.addStretch(1)
         why_box.addWidget(self.why_title)
         why_box.addLayout(why_row)
         why_box.addWidget(self.lookalike_label)
+        why_box.addLayout(self.lookalike_row)
         why_box.addStretch(1)
         self.why_panel.setVisible(False)
         bottom = QHBoxLayout()
@@ -152,6 +160,10 @@ class InsideTab(QWidget):
         info = getattr(source, "info", None)
         self._model_path = str(getattr(info, "path", "") or "")
         self._explainer = Explainer(net) if isinstance(net, NumpyCNN) else None
+        for part in (self.strip, self.arithmetic_panel):
+            part.setVisible(self._explainer is not None)
+        self.why_panel.setVisible(self._explainer is not None and self.why_check.isChecked())
+        self.result = None if self._explainer is None else self.result
         if self._explainer is None:
             self.message.setText(NEEDS_TUTORIAL)
             self._generation += 1  # whatever is still computing is for the old model
@@ -208,7 +220,7 @@ class InsideTab(QWidget):
 
     @Slot(bool)
     def _on_why_toggled(self, on: bool) -> None:
-        self.why_panel.setVisible(on)
+        self.why_panel.setVisible(on and self._explainer is not None)
         if on and self._image is not None and self._explainer is not None:
             self._request()
 
@@ -249,6 +261,11 @@ class InsideTab(QWidget):
             self.lookalike_label.setText(f"Look-alikes (nearest training digits, cosine): {found}")
         else:
             self.lookalike_label.setText(result.lookalike_note)
+        for k, thumb in enumerate(self.lookalike_thumbs):
+            pictures = result.lookalike_pictures
+            thumb.setVisible(k < len(pictures))
+            if k < len(pictures):
+                thumb.setPixmap(QPixmap.fromImage(pictures[k]))
 
     @Slot(str, int)
     def _on_error(self, message: str, generation: int) -> None:

@@ -40,6 +40,7 @@ class InsideResult:
     why: Any = None  # digitpad.ml.explain.Why
     lookalikes: Any = None  # digitpad.ml.lookalikes.Lookalikes, or None
     lookalike_note: str = ""
+    lookalike_pictures: list[Any] = field(default_factory=list)  # QImages of the look-alike training digits
 
 
 def to_qimage(rgb: np.ndarray, scale: int = 1) -> QImage:
@@ -66,8 +67,12 @@ def symmetric(values: np.ndarray) -> float:
     return float(np.nanmax(np.abs(values))) or 1.0
 
 
-def compute(job: InsideJob, lookalike_index: Any = None) -> InsideResult:
-    """Maps, their pictures and (when asked) the "why" maps for one job; NumPy only."""
+def compute(job: InsideJob, lookalike_index: Any = None, training_images: np.ndarray | None = None) -> InsideResult:
+    """Maps, their pictures and (when asked) the "why" maps for one job; NumPy only.
+
+    ``lookalike_index`` (a cached :class:`digitpad.ml.lookalikes.LookalikeIndex`) adds the nearest
+    training digits, drawn from ``training_images`` (MNIST ``x_train``) when given.
+    """
     from digitpad.explain_pictures import colorize
     from digitpad.ml.explain import dense_mosaic, tile
 
@@ -99,6 +104,11 @@ def compute(job: InsideJob, lookalike_index: Any = None) -> InsideResult:
         pictures["occlusion"] = to_qimage(colorize(why.occlusion, "diverging", -occ, occ), s["why"])
         if lookalike_index is not None:
             result.lookalikes = lookalike_index.nearest(maps["dense"])
+            if training_images is not None:
+                result.lookalike_pictures = [
+                    to_qimage(colorize(np.asarray(training_images[int(r)], np.float32).reshape(28, 28), "gray",
+                                       0.0, float(np.max(training_images[int(r)])) or 1.0), 2)
+                    for r in result.lookalikes.rows]
         else:
             result.lookalike_note = "Look-alikes: no index built for this model yet"
     return result
@@ -116,6 +126,7 @@ class InsideWorker(QObject):
         self._pending: InsideJob | None = None
         self._scheduled = False
         self._indexes: dict[str, Any] = {}  # model path -> look-alike index or None (looked up once)
+        self._training: np.ndarray | None = None  # MNIST x_train, read once an index is found
         self.calls = 0
 
     def submit(self, job: InsideJob) -> bool:
@@ -143,11 +154,22 @@ class InsideWorker(QObject):
             try:
                 self.calls += 1
                 index = self._index(job.model_path) if job.why else None
-                result = compute(job, index)
+                result = compute(job, index, self._training_images() if index is not None else None)
             except Exception as exc:  # noqa: BLE001 - a bad drawing or model must not kill the worker
                 self.error.emit(one_line(exc), job.generation)
                 continue
             self.done.emit(result)
+
+    def _training_images(self) -> np.ndarray | None:
+        """The bundled MNIST training images, for look-alike thumbnails; None when they cannot be read."""
+        if self._training is None:
+            from digitpad.ml.data import load_mnist
+
+            try:
+                self._training = load_mnist().x_train
+            except Exception:  # noqa: BLE001 - thumbnails are optional; the labels still show
+                return None
+        return self._training
 
     def _index(self, model_path: str) -> Any:
         """The cached look-alike index of ``model_path``, if one was built; never builds one here."""

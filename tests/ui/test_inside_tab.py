@@ -9,8 +9,13 @@ import numpy as np
 import pytest
 from PySide6.QtCore import QPoint
 
+import shutil
+
+from digitpad.ml.data import file_sha256, load_mnist
 from digitpad.ml.explain import Explainer
 from digitpad.ml.inference import load_predictor
+from digitpad.ml.lookalikes import build_index, save_index
+from digitpad.resources import bundled_model
 from digitpad.ui.inside_tab import NEEDS_TUTORIAL, InsideTab
 
 WAIT = 20_000  # ms; the "why" maps take a second or two on a busy machine
@@ -100,6 +105,7 @@ def test_why_maps_appear_when_asked(qtbot: Any, tab: InsideTab, predictor: Any) 
     np.testing.assert_allclose(tab.result.why.contrast.map, expected.contrast.map, atol=1e-6)
     assert tab.why_panel.isVisible()
     assert all(not label.pixmap().isNull() for label in tab.why_labels.values())
+    assert tab.lookalike_label.text() == "Look-alikes: no index built for this model yet"
     assert f"Why {a}?" in tab.why_title.text() and f"runner-up {b}" in tab.why_title.text()
 
 
@@ -111,6 +117,30 @@ def test_a_model_without_the_tutorial_cnn_gets_a_message(show: Callable[[Any], A
     assert not tab.set_network(OtherModel())
     tab.show_drawing(vertical_bar())
     assert tab.message.text() == NEEDS_TUTORIAL and tab.result is None
+    assert not tab.strip.isVisibleTo(tab) and not tab.arithmetic_panel.isVisibleTo(tab)
+
+
+@pytest.mark.slow  # reads MNIST twice (here and in the tab's worker)
+def test_lookalikes_come_from_a_cached_index(qtbot: Any, show: Callable[[Any], Any], tmp_path: Path) -> None:
+    model = tmp_path / "model.keras"
+    shutil.copy(bundled_model(), model)
+    shutil.copy(bundled_model().with_suffix(".json"), tmp_path / "model.json")
+    predictor = load_predictor(model)
+    mnist = load_mnist()
+    index = build_index(predictor.numpy_cnn, mnist.x_train[:100], mnist.y_train[:100], file_sha256(model))
+    save_index(index, model)
+    tab = show(InsideTab())
+    tab.set_network(predictor)
+    tab.why_check.setChecked(True)
+    image = vertical_bar()
+    generation = tab.show_drawing(image)
+    qtbot.waitUntil(lambda: tab.result is not None and tab.result.generation == generation
+                    and tab.result.why is not None, timeout=WAIT)
+    expected = index.nearest(predictor.numpy_cnn.features(image[None])[0])
+    np.testing.assert_array_equal(tab.result.lookalikes.rows, expected.rows)
+    assert tab.lookalike_label.text().startswith("Look-alikes (nearest training digits")
+    assert len(tab.result.lookalike_pictures) == len(expected.rows) == 8
+    assert all(not thumb.pixmap().isNull() for thumb in tab.lookalike_thumbs)
 
 
 def test_shutdown_stops_the_thread(qtbot: Any, tab: InsideTab) -> None:
