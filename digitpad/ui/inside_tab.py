@@ -275,5 +275,5 @@ class InsideTab(QWidget):
     def _on_conv1_hover(self, channel: int, row: int, col: int) -> None:
         if self.result is None or self._explainer is None:
             return
-        self.arithmetic = self._explainer.conv1_arithmetic(self.result.image, channel, row, col)
+        self.arithmetic = self.result.explainer.conv1_arithmetic(self.result.image, channel, row, col)
         self.arithmetic_panel.setText(arithmetic_text(channel, row, col, self.arithmetic))

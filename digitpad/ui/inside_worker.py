@@ -41,6 +41,7 @@ class InsideResult:
     lookalikes: Any = None  # digitpad.ml.lookalikes.Lookalikes, or None
     lookalike_note: str = ""
     lookalike_pictures: list[Any] = field(default_factory=list)  # QImages of the look-alike training digits
+    explainer: Any = None  # the Explainer these maps came from (hover arithmetic uses the same one)
 
 
 def to_qimage(rgb: np.ndarray, scale: int = 1) -> QImage:
@@ -89,7 +90,7 @@ def compute(job: InsideJob, lookalike_index: Any = None, training_images: np.nda
                                    s[name])
     dense = dense_mosaic(maps["dense"])
     pictures["dense"] = to_qimage(colorize(dense, "viridis", 0.0, float(dense.max()) or 1.0), s["dense"])
-    result = InsideResult(job.generation, job.image, maps, pictures)
+    result = InsideResult(job.generation, job.image, maps, pictures, explainer=job.explainer)
     if job.why:
         why = job.explainer.why(job.image)
         result.why = why
