@@ -83,7 +83,7 @@ def _canvas(parts: list[np.ndarray], xs: list[int], ys: list[int], rng: np.rando
 
 def make_number(rng: np.random.Generator, digits: np.ndarray, labels: np.ndarray,
                 count: int | None = None, kind: str | None = None) -> Sample:
-    """A number of 2-6 MNIST test digits of unequal size on a wobbling baseline."""
+    """A number of 2-6 of these digits (MNIST images), of unequal size, on a wobbling baseline."""
     count = int(rng.integers(2, 7)) if count is None else count
     kind = str(rng.choice(["tight", "wide", "mixed"])) if kind is None else kind
     picks = rng.choice(len(digits), count, replace=False)
@@ -100,7 +100,7 @@ def make_number(rng: np.random.Generator, digits: np.ndarray, labels: np.ndarray
 
 
 def make_touching(rng: np.random.Generator, digits: np.ndarray, labels: np.ndarray) -> Sample:
-    """Two MNIST test digits pushed together until their ink touches."""
+    """Two of these digits pushed together until their ink touches."""
     picks = rng.choice(len(digits), 2, replace=False)
     a, b = (scaled_digit(digits[i], int(rng.integers(80, 121))) for i in picks)
     ya, yb = 120 - a.shape[0] + int(rng.integers(-5, 6)), 120 - b.shape[0] + int(rng.integers(-5, 6))
@@ -112,9 +112,12 @@ def make_touching(rng: np.random.Generator, digits: np.ndarray, labels: np.ndarr
         left, right = np.zeros((height, width), bool), np.zeros((height, width), bool)
         left[ya - top:ya - top + a.shape[0], :a.shape[1]] = a > 64
         right[yb - top:yb - top + b.shape[0], width - b.shape[1]:] = b > 64
-        grown = left.copy()
-        grown[:, 1:] |= left[:, :-1]
-        grown[1:] |= grown[:-1].copy()
+        near = left.copy()  # the left digit's ink grown by one px, diagonals included
+        near[:, 1:] |= left[:, :-1]
+        near[:, :-1] |= left[:, 1:]
+        grown = near.copy()
+        grown[1:] |= near[:-1]
+        grown[:-1] |= near[1:]
         if (grown & right).any():
             break
         gap -= 1

@@ -204,9 +204,12 @@ def _label(mask: np.ndarray) -> np.ndarray:
 
 
 def _mask(labels: np.ndarray, ids: frozenset[int] | None) -> np.ndarray:
+    """Where the labels are one of ``ids`` (any ink when None)."""
     if ids is None:
         return labels > 0
-    return np.isin(labels, np.fromiter(ids, np.int32, len(ids)))
+    wanted = np.zeros(max(ids) + 1, bool)
+    wanted[list(ids)] = True
+    return wanted[np.minimum(labels, len(wanted) - 1)] & (labels < len(wanted))
 
 
 def _region(ink: _Ink, ids: frozenset[int] | None, left: Any, right: Any) -> _Region | None:
@@ -365,15 +368,15 @@ def _cuts(ink: _Ink, region: _Region) -> list[_Cut]:
         return []
     ink_px = region.pixels(ink, y0, y1, x0, region.x1)
     cost = ink_px[:, low:high + 1].astype(np.float64)
-    total = cost[0].copy()
     back = np.zeros(cost.shape, np.int8)  # column step taken into each cell: -1, 0 or +1
-    inf = np.array([np.inf])
+    moves = np.full((3, cost.shape[1]), np.inf)  # arriving from the left, from above, from the right
+    total = cost[0].copy()
     for y in range(1, len(cost)):
-        moves = np.stack([np.concatenate([inf, total[:-1]]) + STEP, total,
-                          np.concatenate([total[1:], inf]) + STEP])
-        step = moves.argmin(axis=0)
-        total = moves[step, np.arange(len(total))] + cost[y]
-        back[y] = 1 - step  # from the left neighbour (step 0) means one column right of it
+        moves[0, 1:] = total[:-1] + STEP
+        moves[1] = total
+        moves[2, :-1] = total[1:] + STEP
+        back[y] = 1 - moves.argmin(axis=0)  # from the left neighbour means one column right of it
+        total = moves.min(axis=0) + cost[y]
     apart = max(1, round(0.1 * region.width))
     ends: list[int] = []
     for end in np.argsort(total, kind="stable"):
