@@ -37,7 +37,7 @@ def fresh(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def mnist_images() -> np.ndarray:
-    return load_mnist().x_test[:300].astype(np.float32) / 255.0
+    return load_mnist().x_test[:100].astype(np.float32) / 255.0
 
 
 def _keras_probabilities(model: Any, images: np.ndarray) -> np.ndarray:
