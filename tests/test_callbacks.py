@@ -114,19 +114,22 @@ def test_early_stopping_reduce_lr_checkpoint_and_csv_in_one_real_run(tmp_path, s
 
 
 @pytest.mark.slow
-def test_checkpoint_between_writes_is_kept_in_memory_and_written_at_the_end(tmp_path, slices) -> None:
-    data, path = slices["true"], tmp_path / "best.keras"
+def test_checkpoint_is_kept_in_memory_between_writes_and_written_at_the_end(tmp_path, slices) -> None:
+    data, path, eager_path = slices["true"], tmp_path / "best.keras", tmp_path / "eager.keras"
     config = _config(epochs=2, learning_rate=3e-4)
     checkpoint = best_checkpoint(path, config, min_interval_s=3600)
-    probe = _probe(path)
-    result = train(config, data=data, callbacks=[checkpoint, probe])
+    eager = best_checkpoint(eager_path, config, min_interval_s=0)
+    probe, eager_probe = _probe(path), _probe(eager_path)
+    result = train(config, data=data, callbacks=[checkpoint, eager, probe, eager_probe])
     losses = [e.val_loss for e in result.history]
-    assert checkpoint.best_epoch == int(np.argmin(losses)) + 1 > 1  # true labels: it kept improving
-    assert probe.saved_epochs == [1, 1]  # written at once for epoch 1, then not again within the hour...
-    assert checkpoint.writes == 2  # ...until training ended
-    assert read_metadata(path)["epochs_run"] == checkpoint.best_epoch
-    model, _ = load_model(path)
-    assert _val_loss(model, data) == pytest.approx(min(losses), abs=1e-4)
+    assert checkpoint.best_epoch == int(np.argmin(losses)) + 1 == 2  # true labels: it kept improving
+    assert probe.saved_epochs == [None, None]  # not written within the hour...
+    assert checkpoint.writes == 1  # ...but when training ended
+    assert eager_probe.saved_epochs == [1, 2] and eager.writes == 2  # no interval: every better epoch at once
+    for saved in (path, eager_path):
+        assert read_metadata(saved)["epochs_run"] == 2
+        model, _ = load_model(saved)
+        assert _val_loss(model, data) == pytest.approx(min(losses), abs=1e-4)
 
 
 def test_nothing_asked_means_no_callbacks() -> None:

@@ -155,11 +155,11 @@ def best_checkpoint(path: str | Path, config: Any = None, min_interval_s: float 
     """A callback that keeps the model with the lowest validation loss so far in ``path`` (a digitpad model).
 
     Each better epoch's weights are kept in memory (a 13 MB copy, ~3-8 ms); the
-    file is written for the first best epoch, then at most every
-    ``min_interval_s`` seconds, and always when training ends, because one
-    save costs about a second (6 % of a full-MNIST epoch on 2 cores). So the
-    file holds the best model at the end, and during the run one at most
-    ``min_interval_s`` old.
+    file is written when training ends (also after a stop) and during the run
+    at most every ``min_interval_s`` seconds, counted from the start, because
+    one save costs about a second (6 % of a full-MNIST epoch on 2 cores). So
+    the file holds the best model at the end, and during a long run one at
+    most ``min_interval_s`` old.
     """
     from digitpad.ml.backend import load_keras
 
@@ -183,8 +183,11 @@ class _CheckpointMixin:
         self.writes = 0
         self._weights: list[Any] | None = None
         self._pending = False
-        self._last_write = -math.inf
+        self._last_write = clock()
         self._copy: Any = None  # a float32 model to load the best weights into for saving
+
+    def on_train_begin(self, logs: dict | None = None) -> None:
+        self._last_write = self._clock()
 
     def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         logs = logs or {}

@@ -295,7 +295,7 @@ def _histogram_function(model: Any, sample: tuple[np.ndarray, np.ndarray] | None
         index = tf.where(finite, index, buckets)  # non-finite values land in a bucket that is dropped
         return low, high, tf.math.bincount(index, minlength=buckets + 1)[:buckets]
 
-    @tf.function
+    @tf.function(autograph=False)  # plain Python control flow only: tracing without autograph is faster
     def histograms() -> Any:
         weights = [histogram(v) for v in variables]
         if x is None:
