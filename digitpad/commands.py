@@ -174,9 +174,12 @@ def readable_files(paths: list[Path]) -> tuple[list[Path], int]:
 
 
 def predict(args: argparse.Namespace) -> int:
-    from digitpad.imaging import prepare
+    import numpy as np
+
+    from digitpad.contracts import blank_prediction
+    from digitpad.imaging import load_image, prepare, too_little_ink
     from digitpad.ml.inference import load_predictor
-    from digitpad.contracts import blank_prediction, from_probabilities
+    from digitpad.ml.novelty import prediction
 
     readable, failed = readable_files(args.images)
     if not readable:
@@ -193,19 +196,20 @@ def predict(args: argparse.Namespace) -> int:
         prepared = []
         for path in chunk:
             try:
-                prepared.append((path, prepare(path)))
+                image = load_image(path)
+                prepared.append((path, prepare(image), too_little_ink(image)))
             except DigitpadError as exc:
                 failed += 1
                 print(f"digitpad: error: {exc}", file=sys.stderr)  # the message names the path
-        inked = [(path, n) for path, n in prepared if not n.blank]
-        probs = predictor.probabilities([n.image for _, n in inked]) if inked else []
-        by_path = {id(n): from_probabilities(p, n.image) for (_, n), p in zip(inked, probs)}
-        for path, n in prepared:
-            result = by_path.get(id(n)) or blank_prediction(n.image)
+        inked = [(n, tiny) for _, n, tiny in prepared if not n.blank]
+        rejected, probs = predictor.judge(np.stack([n.image for n, _ in inked])) if inked else ([], [])
+        by_id = {id(n): prediction(p, n.image, bool(r) or tiny) for (n, tiny), r, p in zip(inked, rejected, probs)}
+        for path, n, _ in prepared:
+            result = by_id.get(id(n)) or blank_prediction(n.image)
             if args.json:
                 records.append({"path": str(path), **result.to_json()})
             else:
-                digit = "-" if result.digit is None else str(result.digit)
+                digit = "-" if result.blank else "?" if result.digit is None else str(result.digit)
                 print(f"{path}\t{digit}\t{result.confidence:.3f}", flush=True)
     if args.json:
         json.dump(records, sys.stdout, indent=1)

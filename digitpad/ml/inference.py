@@ -15,7 +15,7 @@ import numpy as np
 
 from digitpad.contracts import ModelInfo
 from digitpad.ml.fastpath import MAX_BATCH, NumpyCNN, build_fast_path
-from digitpad.ml.numpy_predictor import ImagePredictor, NumpyPredictor, load_numpy_predictor
+from digitpad.ml.numpy_predictor import ImagePredictor, NumpyPredictor, load_detector, load_numpy_predictor
 
 
 class Predictor(ImagePredictor):
@@ -42,6 +42,7 @@ class Predictor(ImagePredictor):
         # Single drawings take the NumPy copy of the forward pass when the model is
         # the tutorial CNN and agrees with TensorFlow; see digitpad.ml.fastpath.
         self._fast = build_fast_path(model, lambda x: _probs(x).numpy()) if outputs_logits else None
+        self.detector = load_detector(info) if self._fast is not None else None  # not-a-digit, needs features
 
     @property
     def fast_path(self) -> bool:

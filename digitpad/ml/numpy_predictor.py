@@ -9,6 +9,8 @@ thousand of them need a few tens of MB, not gigabytes.
 
 from __future__ import annotations
 
+import logging
+import os
 import sys
 import threading
 import zipfile
@@ -21,9 +23,12 @@ from digitpad.contracts import ModelInfo, Prediction, blank_prediction, from_pro
 from digitpad.errors import ModelError
 from digitpad.ml.fastpath import NumpyCNN
 from digitpad.ml.keras_reader import NotTutorialCNN, read_tutorial_weights
+from digitpad.ml.novelty import features_and_logits, prediction
 from digitpad.ml.probe import probe_matches
 from digitpad.ml.storage import read_metadata
 from digitpad.resources import bundled_model
+
+log = logging.getLogger(__name__)
 
 CHUNK = 32  # images per NumPy pass: about 25 MB of scratch memory
 # TensorFlow is faster per image on large batches, but loading the model into it takes about a
@@ -46,20 +51,43 @@ class ImagePredictor:
         return self.predict_many([source])[0]
 
     def predict_many(self, sources: Sequence[Any] | Iterable[Any]) -> list[Prediction]:
-        """Classify many images in one batch; blank images get a blank prediction."""
-        from digitpad.imaging import prepare
+        """Classify many images in one batch; blank images get a blank prediction, marks that are
+        not digits (the model's novelty detector, or too little ink) a not-a-digit one."""
+        from digitpad.imaging import load_image, prepare, too_little_ink
 
+        sources = [load_image(s) if isinstance(s, (str, os.PathLike)) else s for s in sources]  # decode once
         prepared = [prepare(s) for s in sources]
         inked = [i for i, p in enumerate(prepared) if not p.blank]
-        probs = self.probabilities(np.stack([prepared[i].image for i in inked])) if inked else None
         results = [blank_prediction(p.image) for p in prepared]
-        for row, i in enumerate(inked):
-            results[i] = from_probabilities(probs[row], prepared[i].image)
+        if inked:
+            rejected, probs = self.judge(np.stack([prepared[i].image for i in inked]))
+            for row, i in enumerate(inked):
+                results[i] = prediction(probs[row], prepared[i].image, bool(rejected[row]) or too_little_ink(sources[i]))
         return results
 
     def predict_prepared(self, image: np.ndarray) -> Prediction:
         """Classify one already-normalised 28x28 image."""
-        return from_probabilities(self.probabilities(image[np.newaxis])[0], image)
+        rejected, probs = self.judge(image[np.newaxis])
+        return prediction(probs[0], image, bool(rejected[0]))
+
+    def judge(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(not a digit per image, calibrated probabilities), from the model's detector where it has one."""
+        detector, cnn = getattr(self, "detector", None), getattr(self, "numpy_cnn", None)
+        if detector is None or cnn is None:
+            return np.zeros(len(images), bool), self.probabilities(images)
+        features, logits = features_and_logits(cnn, images, CHUNK)
+        return detector.assess(features, logits)
+
+
+def load_detector(info: ModelInfo) -> Any:
+    """The not-a-digit detector fitted for this model file, or None (none fitted, or stale)."""
+    from digitpad.ml.novelty import load_detector as load
+
+    try:
+        return load(info.path) if info.path else None
+    except ModelError as exc:
+        log.warning("%s", exc)
+        return None
 
 
 class NumpyPredictor(ImagePredictor):
@@ -73,6 +101,7 @@ class NumpyPredictor(ImagePredictor):
     def __init__(self, cnn: NumpyCNN, info: ModelInfo, tensorflow: Callable[[], Any] | None = None) -> None:
         self.numpy_cnn = cnn
         self.info = info
+        self.detector = load_detector(info)
         self._make_tensorflow = tensorflow
         self._tensorflow: Any = None
         self._lock = threading.Lock()

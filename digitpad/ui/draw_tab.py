@@ -13,11 +13,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PySide6.QtCore import Qt, QTimer, Signal
 from PySide6.QtGui import QFont, QPixmap
-from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSpinBox, QVBoxLayout, QWidget)
+from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSpinBox, QStackedWidget,
+                               QVBoxLayout, QWidget)
 
 from digitpad.ui.canvas import DEFAULT_BRUSH_WIDTH, MAX_BRUSH_WIDTH, MIN_BRUSH_WIDTH, DrawingCanvas, SquareBox
 from digitpad.ui.corrections import Corrections
 from digitpad.ui.images import gray_to_qimage
+from digitpad.ui.number_pad import NumberPad
 from digitpad.ui.prediction_service import PredictionService
 from digitpad.ui.probability_chart import ProbabilityChart
 
@@ -31,6 +33,8 @@ CONFIDENCE_TIP = "How sure the model is of the digit it reads"
 
 def confidence_text(prediction: Prediction | None) -> str:
     """"97.3 % sure", "not sure: 4 or 9?" or "Draw a digit"."""
+    if prediction is not None and prediction.not_a_digit:
+        return "That doesn't look like a digit"
     if prediction is None or prediction.blank or prediction.digit is None:
         return "Draw a digit"
     if prediction.unsure:  # confidence below digitpad.ml.inference.UNSURE_BELOW (0.6)
@@ -41,6 +45,8 @@ def confidence_text(prediction: Prediction | None) -> str:
 
 def spoken_text(prediction: Prediction | None) -> str:
     """The reading as a sentence for screen readers: "The model reads 7, 97 % sure"."""
+    if prediction is not None and prediction.not_a_digit:
+        return "That doesn't look like a digit"
     if prediction is None or prediction.blank or prediction.digit is None:
         return "No digit drawn"
     if prediction.unsure:
@@ -144,9 +150,28 @@ class DrawTab(QWidget):
         panel = QWidget()
         panel.setLayout(right)
         panel.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
-        layout = QHBoxLayout(self)
-        layout.addLayout(left, 3)
-        layout.addWidget(panel, 2)
+        single = QWidget()
+        single_layout = QHBoxLayout(single)
+        single_layout.setContentsMargins(0, 0, 0, 0)
+        single_layout.addLayout(left, 3)
+        single_layout.addWidget(panel, 2)
+        self.numberPad = NumberPad(self.service.predictor)
+        self.pages = QStackedWidget()
+        self.pages.addWidget(single)
+        self.pages.addWidget(self.numberPad)
+        self.numberToggle = QPushButton("&Number")
+        self.numberToggle.setObjectName("numberToggle")
+        self.numberToggle.setCheckable(True)
+        self.numberToggle.setToolTip("Write a whole number on a wide pad instead of one digit")
+        self.numberToggle.setAccessibleName("Number mode")
+        self.numberToggle.toggled.connect(self.set_number_mode)
+        top = QHBoxLayout()
+        top.setContentsMargins(0, 0, 0, 0)
+        top.addStretch(1)
+        top.addWidget(self.numberToggle)
+        layout = QVBoxLayout(self)
+        layout.addLayout(top)
+        layout.addWidget(self.pages, 1)
         chain = [self.canvas, self.brushSize, self.undoButton, self.redoButton, self.clearButton,
                  *self.corrections.bar.buttons]  # then "Wrong? It's a …" 0-9
         for first, second in zip(chain, chain[1:]):
@@ -170,6 +195,7 @@ class DrawTab(QWidget):
     def set_predictor(self, predictor: Any) -> None:
         """Use ``predictor`` from now on; the current drawing is read again with it."""
         self.service.set_predictor(predictor)
+        self.numberPad.set_predictor(predictor)
         if self.service.generation == 0:
             self.request_prediction()
 
@@ -212,9 +238,26 @@ class DrawTab(QWidget):
         self.predictionShown.emit(prediction)
 
     def shutdown(self) -> None:
-        """Stop the prediction thread (idempotent)."""
+        """Stop the prediction threads (idempotent)."""
         self._timer.stop()
         self.service.shutdown()
+        self.numberPad.shutdown()
+
+    def set_number_mode(self, on: bool) -> None:
+        """Show the wide number pad (True) or the single-digit canvas."""
+        self.pages.setCurrentIndex(1 if on else 0)
+        if self.numberToggle.isChecked() != on:
+            self.numberToggle.setChecked(on)
+        for shortcut in self.corrections.shortcuts:  # keys 0-9 must not save the hidden drawing
+            shortcut.setEnabled(not on and not self.canvas.is_empty())
+        self.active_canvas().setFocus()
+
+    def is_number_mode(self) -> bool:
+        return self.pages.currentIndex() == 1
+
+    def active_canvas(self) -> DrawingCanvas:
+        """The canvas the Edit menu works on: the number pad's in number mode."""
+        return self.numberPad.canvas if self.is_number_mode() else self.canvas
 
     # --- internals ----------------------------------------------------------------
     def _announce(self, sentence: str) -> None:

@@ -21,6 +21,7 @@ from digitpad.ui.canvas import DEFAULT_BRUSH_WIDTH, MAX_BRUSH_WIDTH, MIN_BRUSH_W
 from digitpad.ui.draw_tab import DrawTab
 from digitpad.ui.images import IMAGE_FILTER, image_from_mime, load_source
 from digitpad.ui.help import AboutDialog, ShortcutsDialog, open_dialog
+from digitpad.ui.inside_tab import InsideTab
 from digitpad.ui.model_loader import LoadPurpose, ModelLoader
 from digitpad.ui.settings_io import read_setting
 from digitpad.ui.theme import app_icon
@@ -53,6 +54,8 @@ class MainWindow(QMainWindow):
         self.tabs.setObjectName("tabs")
         self.tabs.addTab(self.draw_tab, "Draw")
         self.tabs.addTab(self.train_tab, "Train")
+        self.inside_tab = InsideTab()
+        self.tabs.addTab(self.inside_tab, "Inside")
         self.setCentralWidget(self.tabs)
         self.model_status = QLabel()
         self.model_status.setObjectName("modelStatus")
@@ -75,9 +78,9 @@ class MainWindow(QMainWindow):
         a.paste.triggered.connect(self.paste_image)
         a.save_png.triggered.connect(self._choose_save_path)
         a.quit.triggered.connect(self.close)
-        a.undo.triggered.connect(canvas.undo)
-        a.redo.triggered.connect(canvas.redo)
-        a.clear.triggered.connect(canvas.clear)
+        a.undo.triggered.connect(lambda: self.draw_tab.active_canvas().undo())
+        a.redo.triggered.connect(lambda: self.draw_tab.active_canvas().redo())
+        a.clear.triggered.connect(lambda: self.draw_tab.active_canvas().clear())
         a.open_model.triggered.connect(self._choose_model)
         a.model_info.triggered.connect(self.show_model_info)
         a.reset_model.triggered.connect(self.reset_model)
@@ -87,6 +90,8 @@ class MainWindow(QMainWindow):
         canvas.hintDismissed.connect(lambda: self.settings.setValue(HINT_KEY, True))
         self.draw_tab.corrections.sampleSaved.connect(self._on_sample_saved)
         canvas.changed.connect(self._sync_edit_actions)
+        self.draw_tab.numberPad.canvas.changed.connect(self._sync_edit_actions)
+        self.draw_tab.numberToggle.toggled.connect(self._sync_edit_actions)
         canvas.imageDropped.connect(self.show_image)
         self.tabs.currentChanged.connect(self._sync_edit_actions)
         self.loader.loaded.connect(self._on_loaded)
@@ -94,7 +99,10 @@ class MainWindow(QMainWindow):
         self.draw_tab.predictionFailed.connect(lambda msg: self.statusBar().showMessage(msg, 5000))
         self.train_tab.useModelRequested.connect(lambda p: self.use_predictor(p, " — from training"))
         self.train_tab.showImageRequested.connect(self.show_image)
+        self.draw_tab.predictionShown.connect(lambda p: self.inside_tab.show_drawing(None if p.blank else p.image))
+        self.draw_tab.numberPad.sampleSaved.connect(lambda sample: self._on_sample_saved(sample, None))
         self.train_tab.modelSaved.connect(self._on_model_saved)
+        self.train_tab.useModelPathRequested.connect(self.open_model)
 
     # --- model ----------------------------------------------------------------------
     def predictor(self) -> Any:
@@ -108,6 +116,7 @@ class MainWindow(QMainWindow):
     def use_predictor(self, predictor: Any, note: str = "") -> None:
         """Make ``predictor`` active, remember its file and say so in the status bar."""
         self.draw_tab.set_predictor(predictor)
+        self.inside_tab.set_network(predictor)
         self._remember_model(predictor)
         self.model_status.setText(predictor.info.describe() + note)
         self.train_tab.set_active_predictor(predictor)  # fine-tuning starts from the model in use
@@ -267,7 +276,7 @@ class MainWindow(QMainWindow):
     # --- state ------------------------------------------------------------------------
     def _sync_edit_actions(self) -> None:
         on_draw = self.tabs.currentWidget() is self.draw_tab
-        canvas = self.draw_tab.canvas
+        canvas = self.draw_tab.active_canvas()
         self.menu_actions.undo.setEnabled(on_draw and canvas.can_undo())
         self.menu_actions.redo.setEnabled(on_draw and canvas.can_redo())
         self.menu_actions.clear.setEnabled(on_draw and not canvas.is_empty())
@@ -309,6 +318,7 @@ class MainWindow(QMainWindow):
         self._closed = True
         self.train_tab.shutdown()
         self.draw_tab.shutdown()
+        self.inside_tab.shutdown()
         self.loader.shutdown()
         self.save_settings()
 

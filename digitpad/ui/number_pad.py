@@ -215,6 +215,7 @@ class NumberPad(QWidget):
         copy = QShortcut(QKeySequence(QKeySequence.StandardKey.Copy), self)
         copy.setContext(Qt.ShortcutContext.WidgetWithChildrenShortcut)
         copy.activated.connect(self.copy_number)
+        copy.setWhatsThis("Copy the number")  # what Help → Keyboard shortcuts lists
         self.copyShortcut = copy
 
         row = QHBoxLayout()

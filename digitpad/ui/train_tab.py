@@ -22,6 +22,7 @@ from digitpad.contracts import EpochEnd
 from digitpad.ml.config import TrainConfig
 from digitpad.ui.confusion_view import EvaluationView
 from digitpad.ui.fine_tune import FINE_TUNE_TIP, report_text
+from digitpad.ui.runs_view import RunsView
 from digitpad.ui.settings_form import SettingsForm, auto_precision_text
 from digitpad.ui.theme import error_color, is_palette_change
 from digitpad.ui.training_charts import TrainingCharts
@@ -52,6 +53,7 @@ class TrainTab(QWidget):
     runningChanged = Signal(bool)  # True when a run starts, False when its thread has ended
     outcomeReady = Signal(object)  # the Outcome of a finished or stopped run
     modelSaved = Signal(object, object)  # the Path written, the predictor it holds
+    useModelPathRequested = Signal(str)  # a run's saved model file, from the Runs view
 
     def __init__(self, trainer: object | None = None, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -140,6 +142,8 @@ class TrainTab(QWidget):
         self.views.setObjectName("trainViews")
         self.views.addTab(live, "Live")
         self.views.addTab(self.evaluation, "Evaluation")
+        self.runs_view = RunsView()
+        self.views.addTab(self.runs_view, "Runs")
 
         layout = QHBoxLayout(self)
         layout.addWidget(left_widget)
@@ -155,6 +159,7 @@ class TrainTab(QWidget):
     def _connect(self) -> None:
         c = self.controller
         self.evaluation.imageChosen.connect(self.showImageRequested)
+        self.runs_view.useModelRequested.connect(self.useModelPathRequested)
         c.runStarted.connect(self._on_started)
         c.progress.connect(self._on_progress)
         c.status.connect(self.status_label.setText)
@@ -284,6 +289,7 @@ class TrainTab(QWidget):
         self.fine_tune_report.setText("" if report is None else report_text(report))
         self.fine_tune_report.setVisible(report is not None)
         self.outcomeReady.emit(outcome)
+        self.runs_view.refresh()  # the run just recorded
 
     def _on_running_changed(self, running: bool) -> None:
         self._set_running(running)

@@ -55,7 +55,7 @@ def default_trainer() -> Any:
     """The real trainer; TensorFlow loads when it first trains, in the worker thread."""
     from digitpad.ml.session import KerasTrainer
 
-    return KerasTrainer()
+    return KerasTrainer(source="gui")
 
 
 class TrainingWorker(QObject):

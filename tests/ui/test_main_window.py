@@ -34,7 +34,7 @@ def test_window_structure_with_an_injected_predictor(window: MainWindow, fake_pr
     assert window.objectName() == "mainWindow" and window.windowTitle() == "digitpad"
     for name in NAMES:
         assert window.findChild(QWidget, name) is not None, name
-    assert [window.tabs.tabText(i) for i in range(window.tabs.count())] == ["Draw", "Train"]
+    assert [window.tabs.tabText(i) for i in range(window.tabs.count())] == ["Draw", "Train", "Inside"]
     assert window.predictor() is fake_predictor
     assert window.status_text() == fake_predictor.info.describe()
     menus = [a.text().replace("&", "") for a in window.menuBar().actions()]
