@@ -19,7 +19,7 @@ from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
-from digitpad.contracts import ModelInfo, Prediction, blank_prediction, from_probabilities
+from digitpad.contracts import ModelInfo, Prediction, blank_prediction
 from digitpad.errors import ModelError
 from digitpad.ml.fastpath import NumpyCNN
 from digitpad.ml.keras_reader import NotTutorialCNN, read_tutorial_weights

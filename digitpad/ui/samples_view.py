@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import TYPE_CHECKING, Callable
 
-from PySide6.QtCore import QEvent, QSize, Qt, Signal
+from PySide6.QtCore import QEvent, QSize, Qt
 from PySide6.QtGui import QIcon, QKeySequence, QPixmap, QShortcut, QShowEvent
 from PySide6.QtWidgets import (QAbstractItemView, QComboBox, QDialog, QDialogButtonBox, QFileDialog, QHBoxLayout,
                                QLabel, QListView, QListWidget, QListWidgetItem, QMessageBox, QPushButton,
@@ -56,9 +56,8 @@ def _thumbnail(sample: Sample) -> QIcon:
 
 
 class SamplesDialog(QDialog):
-    """Browse, delete and export personal samples; ``samplesChanged`` after a delete."""
+    """Browse, delete and export personal samples."""
 
-    samplesChanged = Signal()
 
     def __init__(self, parent: QWidget | None = None,
                  store_factory: Callable[[], SampleStore] | None = None) -> None:
@@ -170,7 +169,7 @@ class SamplesDialog(QDialog):
                                           f"Delete {len(ids)} sample{'s' * (len(ids) != 1)}? This cannot be undone.")
             if answer != QMessageBox.StandardButton.Yes:
                 return 0
-        from digitpad.errors import DataError
+        from digitpad.errors import DataError, one_line
 
         store, deleted = self.store_factory(), 0
         try:
@@ -178,11 +177,9 @@ class SamplesDialog(QDialog):
                 store.delete(sample_id)
                 deleted += 1
         except (OSError, DataError) as exc:
-            QMessageBox.warning(self, "digitpad", f"Could not delete a sample: {exc}")
+            QMessageBox.warning(self, "Delete samples — digitpad", f"Could not delete a sample: {one_line(exc)}")
         self.refresh()
         self.status_label.setText(f"Deleted {deleted} sample{'s' * (deleted != 1)}")
-        if deleted:
-            self.samplesChanged.emit()
         return deleted
 
     def export(self, path: str | Path | None = None) -> int | None:
@@ -199,12 +196,12 @@ class SamplesDialog(QDialog):
         target = Path(path)
         if target.suffix.lower() != ".npz":
             target = target.with_name(target.name + ".npz")
-        from digitpad.errors import DataError
+        from digitpad.errors import DataError, one_line
 
         try:
             count = self.store_factory().export_npz(target)
         except DataError as exc:
-            QMessageBox.warning(self, "digitpad", f"Could not export the samples: {exc}")
+            QMessageBox.warning(self, "Export samples — digitpad", f"Could not export the samples: {one_line(exc)}")
             return None
         self.status_label.setText(f"Exported {count} sample{'s' * (count != 1)} to {target}")
         return count
