@@ -145,10 +145,20 @@ class InsideTab(QWidget):
         bottom.addWidget(self.arithmetic_panel)
         bottom.addWidget(self.why_panel, 1)
 
+        body = QWidget()  # the strip and the panels below it scroll together inside the window's size
+        body_layout = QVBoxLayout(body)
+        body_layout.setContentsMargins(0, 0, 0, 0)
+        body_layout.addWidget(scroll)
+        body_layout.addLayout(bottom, 1)
+        page = QScrollArea()
+        page.setObjectName("insidePage")
+        page.setWidgetResizable(True)
+        page.setFrameShape(QScrollArea.Shape.NoFrame)
+        page.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        page.setWidget(body)
         outer = QVBoxLayout(self)
         outer.addLayout(top)
-        outer.addWidget(scroll)
-        outer.addLayout(bottom, 1)
+        outer.addWidget(page, 1)
 
     # --- public API ---------------------------------------------------------------------------
     def set_network(self, source: Any) -> bool:
