@@ -84,7 +84,9 @@ class EventWriter:
         self.scalars({tag: value}, step)
 
     def scalars(self, values: dict[str, float], step: int) -> None:
-        """Several scalars of one step in one event (cheaper than one event each)."""
+        """Several scalars of one step in one event (cheaper than one event each); nothing when empty."""
+        if not values:
+            return
         summary_pb2, tensor_pb2, types_pb2, event_pb2 = self._pb[0], self._pb[1], self._pb[3], self._pb[4]
         metadata = self._metadata["scalars"]
         summary = summary_pb2.Summary(value=[
