@@ -202,7 +202,7 @@ class InsideTab(QWidget):
         return self._generation
 
     def is_idle(self) -> bool:
-        return not self._worker.busy()
+        return not self._worker.mailbox.busy()
 
     def shutdown(self, timeout_ms: int = WAIT_MS) -> None:
         """Stop the worker thread, waiting at most ``timeout_ms`` (a running computation finishes first)."""
@@ -217,7 +217,7 @@ class InsideTab(QWidget):
         if self.why_check.isChecked():
             self.message.setText("Computing why (saliency, occlusion)…")
         job = InsideJob(self._generation, self._image, self._explainer, self.why_check.isChecked(), self._model_path)
-        if self._running and self._worker.submit(job):
+        if self._running and self._worker.mailbox.put(job):
             self._wake.emit()
 
     def _filters_picture(self) -> Any:

@@ -9,7 +9,6 @@ into ``QImage`` s here too, so the GUI thread only wraps them in pixmaps.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -18,6 +17,7 @@ from PySide6.QtCore import QObject, Signal, Slot
 from PySide6.QtGui import QImage
 
 from digitpad.errors import one_line
+from digitpad.ui.mailbox import Mailbox
 
 
 @dataclass(frozen=True)
@@ -123,35 +123,16 @@ class InsideWorker(QObject):
 
     def __init__(self) -> None:
         super().__init__()
-        self._lock = threading.Lock()
-        self._pending: InsideJob | None = None
-        self._scheduled = False
+        self.mailbox: Mailbox[InsideJob] = Mailbox()
         self._indexes: dict[str, Any] = {}  # model path -> look-alike index or None (looked up once)
         self._training: np.ndarray | None = None  # MNIST x_train, read once an index is found
         self.calls = 0
 
-    def submit(self, job: InsideJob) -> bool:
-        """Replace the pending job (GUI thread). True when the worker must be woken."""
-        with self._lock:
-            self._pending = job
-            wake = not self._scheduled
-            self._scheduled = True
-            return wake
-
-    def busy(self) -> bool:
-        with self._lock:
-            return self._scheduled
-
     @Slot()
     def drain(self) -> None:
         """Handle pending jobs until none is left."""
-        while True:
-            with self._lock:
-                job = self._pending
-                if job is None:
-                    self._scheduled = False
-                    return
-                self._pending = None
+        while (taken := self.mailbox.take()):
+            job, _ = taken
             try:
                 self.calls += 1
                 index = self._index(job.model_path) if job.why else None

@@ -10,7 +10,6 @@ opens a 0-9 menu that corrects the digit and saves it as a personal sample.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +21,7 @@ from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QPushButton, QSizePoli
 from digitpad.errors import DigitpadError, one_line
 from digitpad.numbers import NumberReading
 from digitpad.ui.canvas import DrawingCanvas
+from digitpad.ui.mailbox import Mailbox
 from digitpad.ui.workers import WAIT_MS, start_thread, stop_thread
 
 if TYPE_CHECKING:  # pragma: no cover - types only
@@ -50,42 +50,15 @@ class _NumberWorker(QObject):
 
     def __init__(self, predictor: Any) -> None:
         super().__init__()
-        self._lock = threading.Lock()
-        self._pending: _Job | None = None
-        self._predictor = predictor
-        self._scheduled = False
-
-    def submit(self, job: _Job | None) -> bool:
-        """Replace the pending job (GUI thread); True when the worker must be woken."""
-        with self._lock:
-            self._pending = job
-            wake = job is not None and not self._scheduled
-            self._scheduled = self._scheduled or wake
-            return wake
-
-    def set_predictor(self, predictor: Any) -> bool:
-        with self._lock:
-            self._predictor = predictor
-            wake = self._pending is not None and not self._scheduled
-            self._scheduled = self._scheduled or wake
-            return wake
-
-    def busy(self) -> bool:
-        with self._lock:
-            return self._scheduled
+        self.mailbox: Mailbox[_Job] = Mailbox(predictor)  # the job, and the predictor as its context
 
     @Slot()
     def drain(self) -> None:
         """Read pending jobs until none is left; a job waits while there is no model."""
         from digitpad.numbers import read_number
 
-        while True:
-            with self._lock:
-                job, predictor = self._pending, self._predictor
-                if job is None or predictor is None:
-                    self._scheduled = False
-                    return
-                self._pending = None
+        while (taken := self.mailbox.take(lambda job, predictor: predictor is not None)):
+            job, predictor = taken
             try:
                 reading = read_number(job.array, predictor, job.strokes or None)
             except Exception as exc:  # noqa: BLE001 - a model error must not kill the worker
@@ -252,14 +225,14 @@ class NumberPad(QWidget):
 
     def set_predictor(self, predictor: Any) -> None:
         """Read with ``predictor`` from now on; the drawing on the pad is read again."""
-        wake = self._worker.set_predictor(predictor)
+        wake = self._worker.mailbox.set_context(predictor)
         if not self.canvas.is_empty():
             wake = self._submit() or wake
         if wake and self._running:
             self._wake.emit()
 
     def is_idle(self) -> bool:
-        return not self._worker.busy()
+        return not self._worker.mailbox.busy()
 
     def copy_number(self) -> None:
         """Put the number on the clipboard (nothing happens while none is read)."""
@@ -343,7 +316,7 @@ class NumberPad(QWidget):
         """Make a new generation's job; True when the worker must be woken."""
         self._generation += 1
         if self.canvas.is_empty():
-            self._worker.submit(None)
+            self._worker.mailbox.put(None)
             self._show(NumberReading(()), None)
             return False
         array = self.canvas.to_array()
@@ -351,9 +324,9 @@ class NumberPad(QWidget):
         strokes = [[(x * w, y * h) for x, y, _ in s.points] for s in self.canvas.strokes()]
         job = _Job(self._generation, array, strokes)
         self._pending_snapshot = (array, QSize(w, h))
-        if self._worker._predictor is None:
+        if self._worker.mailbox.context is None:
             self.numberStatus.setText("Waiting for the model…")
-        return self._running and self._worker.submit(job)
+        return self._running and self._worker.mailbox.put(job)
 
     @Slot(object, int)
     def _on_done(self, reading: NumberReading, generation: int) -> None:

@@ -10,7 +10,6 @@ signals, tagged with a generation number.
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +17,7 @@ import numpy as np
 from PySide6.QtCore import QCoreApplication, QObject, Signal, Slot
 
 from digitpad.errors import one_line
+from digitpad.ui.mailbox import Mailbox
 from digitpad.ui.workers import WAIT_MS, start_thread, stop_thread
 
 if TYPE_CHECKING:  # pragma: no cover - types only; the GUI never needs TensorFlow for these
@@ -45,45 +45,16 @@ class _Worker(QObject):
 
     def __init__(self) -> None:
         super().__init__()
-        self._lock = threading.Lock()
-        self._pending: _Job | None = None
-        self._predictor: Any = None
-        self._scheduled = False  # a drain() call is queued or running
+        self.mailbox: Mailbox[_Job] = Mailbox()  # the job, and the predictor as its context
         self.calls = 0
-
-    def submit(self, job: _Job) -> bool:
-        """Replace the pending job (GUI thread). True when the worker must be woken."""
-        with self._lock:
-            self._pending = job
-            wake = not self._scheduled
-            self._scheduled = True
-            return wake
-
-    def set_predictor(self, predictor: Any) -> bool:
-        """Swap the model (GUI thread). True when a waiting job needs a wake-up."""
-        with self._lock:
-            self._predictor = predictor
-            wake = self._pending is not None and not self._scheduled
-            if wake:
-                self._scheduled = True
-            return wake
-
-    def busy(self) -> bool:
-        with self._lock:
-            return self._scheduled
 
     @Slot()
     def drain(self) -> None:
         """Handle pending jobs until none is left; a drawing waits while no model is set."""
         from digitpad.contracts import blank_prediction
 
-        while True:
-            with self._lock:
-                job, predictor = self._pending, self._predictor
-                if job is None or (job.array is not None and predictor is None):
-                    self._scheduled = False
-                    return
-                self._pending = None
+        while (taken := self.mailbox.take(lambda job, predictor: job.array is None or predictor is not None)):
+            job, predictor = taken
             if job.array is None or is_blank_array(job.array):
                 self.done.emit(blank_prediction(), job.generation)
                 continue
@@ -109,7 +80,7 @@ class PredictionService(QObject):
         self._accept_from = 0  # results older than the last predictor swap are dropped
         self._last: _Job | None = None
         self._worker = _Worker()
-        self._worker.set_predictor(predictor)
+        self._worker.mailbox.set_context(predictor)
         self._wake.connect(self._worker.drain)
         self._worker.done.connect(self._on_done)
         self._worker.error.connect(self._on_error)
@@ -121,7 +92,7 @@ class PredictionService(QObject):
 
     @property
     def predictor(self) -> Any:
-        return self._worker._predictor
+        return self._worker.mailbox.context
 
     @property
     def generation(self) -> int:
@@ -135,7 +106,7 @@ class PredictionService(QObject):
 
     def is_idle(self) -> bool:
         """True when no request is pending or running."""
-        return not self._worker.busy()
+        return not self._worker.mailbox.busy()
 
     def request(self, array: np.ndarray | None) -> int:
         """Ask for a prediction of ``array`` (None: blank); returns its generation."""
@@ -146,7 +117,7 @@ class PredictionService(QObject):
     def set_predictor(self, predictor: Any) -> None:
         """Make ``predictor`` the model for later requests and re-run the last drawing with it."""
         self._accept_from = self._generation + 1
-        wake = self._worker.set_predictor(predictor)
+        wake = self._worker.mailbox.set_context(predictor)
         if self._last is not None:
             wake = self._submit(self._last.array) or wake
         if wake and self._running:
@@ -157,7 +128,7 @@ class PredictionService(QObject):
         self._generation += 1
         job = _Job(self._generation, None if array is None else np.ascontiguousarray(array))
         self._last = job
-        return self._running and self._worker.submit(job)
+        return self._running and self._worker.mailbox.put(job)
 
     def shutdown(self, timeout_ms: int = WAIT_MS) -> None:
         """Stop the worker thread; wait at most ``timeout_ms`` (a running prediction finishes first)."""
