@@ -290,7 +290,6 @@ def _fresh_weights(seed: int = 0) -> list[np.ndarray]:
         random.setstate(py_state)
 
 
-@pytest.mark.slow
 def test_saliency_changes_when_the_weights_are_randomised(explainer: Explainer, mnist: Mnist) -> None:
     """Adebayo et al. 2018, model randomisation: a map that survives it does not explain the model."""
     fresh = NumpyCNN(_fresh_weights())
@@ -306,7 +305,6 @@ def test_saliency_changes_when_the_weights_are_randomised(explainer: Explainer, 
     assert np.median(on_ink) < 0.5
 
 
-@pytest.mark.slow
 def test_deleting_the_most_salient_pixels_hurts_more_than_deleting_random_ones(
         explainer: Explainer, mnist: Mnist) -> None:
     net = explainer.net
@@ -395,6 +393,7 @@ def test_index_cache_round_trip_and_rebuild_on_a_changed_model(tmp_path: Path, e
     for name in ("features", "units", "labels", "rows", "basis", "projections", "residuals"):
         np.testing.assert_array_equal(getattr(again, name), getattr(first, name))
     assert again.model_sha256 == first.model_sha256 and len(again) == 200
+    assert load_index(model, data_sha256="0" * 64) is None  # built from other training data
     model.write_bytes(b"second model")
     assert load_index(model) is None  # the cache is for the other model
     rebuilt = load_or_build(explainer.net, model, data, progress=lambda done, total: calls.append(-2))
