@@ -290,6 +290,7 @@ def _fresh_weights(seed: int = 0) -> list[np.ndarray]:
         random.setstate(py_state)
 
 
+@pytest.mark.slow
 def test_saliency_changes_when_the_weights_are_randomised(explainer: Explainer, mnist: Mnist) -> None:
     """Adebayo et al. 2018, model randomisation: a map that survives it does not explain the model."""
     fresh = NumpyCNN(_fresh_weights())
@@ -305,6 +306,7 @@ def test_saliency_changes_when_the_weights_are_randomised(explainer: Explainer, 
     assert np.median(on_ink) < 0.5
 
 
+@pytest.mark.slow
 def test_deleting_the_most_salient_pixels_hurts_more_than_deleting_random_ones(
         explainer: Explainer, mnist: Mnist) -> None:
     net = explainer.net
