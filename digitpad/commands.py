@@ -120,6 +120,10 @@ def train(args: argparse.Namespace) -> int:
         trainer.save(outcome, target)
     print(f"trained {describe_epochs(result.epochs_run, result.stop_point)}")
     print(f"saved model to {out}" if distribute.is_chief() else "not saved here: the chief worker saves the model")
+    if config.tensorboard:
+        from digitpad.ml.tensorboard_log import tensorboard_command
+
+        print(f"TensorBoard: {tensorboard_command(config.tensorboard)}")
     return 0
 
 

@@ -145,7 +145,11 @@ class TrainConfig:
         needs_validation = [BY_NAME[n].words for n in ("early_stopping", "reduce_lr", "checkpoint")
                             if getattr(self, n)]
         if needs_validation and self.validation == 0:
-            raise ConfigError(f"{' and '.join(needs_validation)} need validation images (validation is 0)")
+            verb = "needs" if len(needs_validation) == 1 else "need"
+            raise ConfigError(f"{' and '.join(needs_validation)} {verb} validation images (validation is 0)")
+        if self.reduce_lr and self.lr_decay < 1.0:  # Keras cannot set the rate of a schedule
+            raise ConfigError("reduce LR and LR decay both change the learning rate: "
+                              "set one of them off (reduce LR 0 or LR decay 1)")
 
     def as_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
