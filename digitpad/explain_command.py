@@ -2,7 +2,8 @@
 
 ``add_parser`` and ``run`` plug into cli.py like the other commands; ``main``
 runs the command alone (``python -m digitpad.explain_command``) with the same
-one-line errors and exit codes.
+one-line errors and exit codes. Nothing heavy is imported at module level
+(cli.py imports this to build its parser).
 """
 
 from __future__ import annotations
@@ -12,8 +13,6 @@ import json
 import sys
 from pathlib import Path
 from typing import Any, Sequence
-
-import numpy as np
 
 from digitpad.errors import DigitpadError, ImageError, ModelError
 
@@ -39,6 +38,8 @@ def load_network(path: Path | None) -> Any:
     Tutorial-CNN files with a probe load without TensorFlow; other files go
     through Keras (safe mode) and must have the tutorial architecture.
     """
+    import numpy as np
+
     from digitpad.ml.numpy_predictor import load_numpy_predictor
 
     predictor = load_numpy_predictor(path)
@@ -106,6 +107,8 @@ def summary(why: Any) -> str:
 
 
 def _round(values: Any) -> Any:
+    import numpy as np
+
     return np.round(np.asarray(values, np.float64), DECIMALS).tolist()
 
 
