@@ -412,6 +412,32 @@ def test_a_damaged_cache_is_ignored(tmp_path: Path, explainer: Explainer, mnist:
     assert load_index(model) is None
 
 
+def test_a_cache_with_out_of_range_numbers_is_refused(tmp_path: Path, small_index: lookalikes.LookalikeIndex) -> None:
+    model = tmp_path / "m.keras"
+    model.write_bytes(b"model")
+    sha = lookalikes.file_sha256(model)
+    good = lookalikes.LookalikeIndex(**{**small_index.__dict__, "model_sha256": sha})
+    save_index(good, model)
+    assert load_index(model) is not None
+    units = good.units.copy()
+    units[0] = 5000  # would index past the 1024 dense units
+    save_index(lookalikes.LookalikeIndex(**{**good.__dict__, "units": units}), model)
+    assert load_index(model) is None
+
+
+def test_the_bundled_models_index_goes_to_the_user_data_folder(small_index: lookalikes.LookalikeIndex) -> None:
+    """In a checkout resources/ is writable, but the wheel copies it verbatim: no cache may land there."""
+    sha = lookalikes.file_sha256(bundled_model())
+    index = lookalikes.LookalikeIndex(**{**small_index.__dict__, "model_sha256": sha})
+    written = save_index(index, bundled_model())
+    try:
+        assert written.parent.parent == Path(os.environ["XDG_DATA_HOME"]) / "digitpad"
+        assert not cache_path(bundled_model()).exists()
+        assert load_index(bundled_model()) is not None
+    finally:
+        written.unlink()
+
+
 def test_index_goes_to_the_user_data_folder_when_the_model_folder_is_read_only(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch, small_index: lookalikes.LookalikeIndex) -> None:
     folder = tmp_path / "site-packages"

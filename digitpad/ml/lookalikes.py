@@ -17,8 +17,10 @@ upper bound reaches the 8th best lower bound are scored in full.
 The index is built once per model (:func:`build_index`, a minute or so on two
 cores; never at launch) and cached beside the model as
 ``<model>.lookalikes.npz``, or in the user data folder when that folder is
-read-only (the bundled model in site-packages). The cache is keyed by the
-model file's and the training data's sha256, so a changed model rebuilds.
+read-only. The bundled model's index always goes to the user data folder: in
+a checkout ``resources/`` is writable, and the wheel copies that folder
+verbatim, so a 100 MB cache there would ship. The cache is keyed by the model
+file's and the training data's sha256, so a changed model rebuilds.
 """
 
 from __future__ import annotations
@@ -163,17 +165,31 @@ def fallback_path(model_path: str | Path, model_sha256: str) -> Path:
 
 
 def save_index(index: LookalikeIndex, model_path: str | Path) -> Path:
-    """Write the index atomically beside the model, or in the user data folder if that fails."""
+    """Write the index atomically beside the model, or in the user data folder if that fails.
+
+    The bundled model's index goes straight to the user data folder.
+    """
     data = index.to_bytes()
     beside = cache_path(model_path)
+    if not _is_bundled(model_path):
+        try:
+            write_atomic(beside, data)
+            return beside
+        except OSError:
+            pass  # a read-only folder (site-packages, a shared drive): use the user's own
+    other = fallback_path(model_path, index.model_sha256)
+    other.parent.mkdir(parents=True, exist_ok=True)
+    write_atomic(other, data)
+    return other
+
+
+def _is_bundled(model_path: str | Path) -> bool:
+    from digitpad.resources import bundled_model
+
     try:
-        write_atomic(beside, data)
-        return beside
-    except OSError:
-        other = fallback_path(model_path, index.model_sha256)
-        other.parent.mkdir(parents=True, exist_ok=True)
-        write_atomic(other, data)
-        return other
+        return Path(model_path).resolve() == bundled_model().resolve()
+    except (OSError, FileNotFoundError):
+        return False
 
 
 def read_index(path: str | Path) -> LookalikeIndex | None:
@@ -185,12 +201,21 @@ def read_index(path: str | Path) -> LookalikeIndex | None:
             index = LookalikeIndex(
                 npz["features"], npz["units"], npz["labels"], npz["rows"], npz["basis"],
                 npz["projections"], npz["residuals"], str(npz["model_sha256"]), str(npz["data_sha256"]))
-    except (OSError, KeyError, ValueError, TypeError, EOFError):
+    except (OSError, KeyError, ValueError, TypeError, EOFError, MemoryError):
         return None
+    return index if _well_formed(index) else None
+
+
+def _well_formed(index: LookalikeIndex) -> bool:
+    """Shapes, types and ranges a query relies on (the file may come from anywhere)."""
+    if index.features.ndim != 2 or index.features.dtype != np.float16:
+        return False
     n, d = index.features.shape
-    shapes_ok = (index.units.shape == (d,) and index.labels.shape == index.rows.shape == index.residuals.shape
-                 == (n,) and index.basis.shape[0] == d and index.projections.shape == (n, index.basis.shape[1]))
-    return index if shapes_ok and index.features.dtype == np.float16 else None
+    shapes = (index.units.shape == (d,) and index.labels.shape == index.rows.shape == index.residuals.shape == (n,)
+              and index.basis.shape[0] == d and index.projections.shape == (n, index.basis.shape[1]))
+    kinds = all(a.dtype.kind in "iu" for a in (index.units, index.labels, index.rows))
+    return bool(shapes and kinds and (d == 0 or 0 <= index.units.min() <= index.units.max() < 1024)
+                and np.array_equal(index.rows, np.arange(n)) and (n == 0 or index.labels.max() <= 9))
 
 
 def load_index(model_path: str | Path, data_sha256: str | None = None,
