@@ -137,15 +137,16 @@ def test_worker_uses_keras_trainer_when_none_given(monkeypatch: pytest.MonkeyPat
 
     made: list[FakeTrainer] = []
 
-    def make(name: str = "digitpad CNN") -> FakeTrainer:
+    def make(**kwargs: Any) -> FakeTrainer:
         made.append(FakeTrainer(steps=2))
+        made[-1].made_with = kwargs  # the app's runs are recorded as the GUI's
         return made[-1]
 
     monkeypatch.setattr(digitpad.ml.session, "KerasTrainer", make)
     worker = TrainingWorker(job(None, TrainConfig(epochs=1)), batch_interval=0.0)
     events = record(worker)
     worker.run()
-    assert len(made) == 1 and made[0].runs == 1
+    assert len(made) == 1 and made[0].runs == 1 and made[0].made_with == {"source": "gui"}
     assert events[-1] == ("finished", made[0].outcomes[0])
 
 
