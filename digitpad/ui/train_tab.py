@@ -20,6 +20,7 @@ from PySide6.QtWidgets import (QAbstractItemView, QFileDialog, QGroupBox, QHBoxL
 
 from digitpad.contracts import EpochEnd
 from digitpad.ml.config import TrainConfig
+from digitpad.ui.class_metrics_view import ClassMetricsView
 from digitpad.ui.confusion_view import EvaluationView
 from digitpad.ui.fine_tune import FINE_TUNE_TIP, report_text
 from digitpad.ui.runs_view import RunsView
@@ -142,6 +143,8 @@ class TrainTab(QWidget):
         self.views.setObjectName("trainViews")
         self.views.addTab(live, "Live")
         self.views.addTab(self.evaluation, "Evaluation")
+        self.per_class = ClassMetricsView()
+        self.views.addTab(self.per_class, "Per class")
         self.runs_view = RunsView()
         self.views.addTab(self.runs_view, "Runs")
 
@@ -257,6 +260,7 @@ class TrainTab(QWidget):
         self.charts.begin(config.epochs)
         self.epoch_table.setRowCount(0)
         self.evaluation.clear()
+        self.per_class.clear()
         self.views.setCurrentIndex(0)
         self.model_status.setText("")
         self.fine_tune_report.setVisible(False)
@@ -282,6 +286,7 @@ class TrainTab(QWidget):
 
     def _on_finished(self, outcome: Any, summary: str) -> None:
         self.evaluation.show_evaluation(outcome.evaluation, outcome.test_images)
+        self.per_class.show_confusion(outcome.evaluation.confusion)
         self.views.setCurrentWidget(self.evaluation)
         self.precision_combo.setItemText(0, auto_precision_text(getattr(outcome.result, "policy", None)))
         self.model_status.setText(summary)

@@ -545,3 +545,18 @@ def test_closing_the_window_while_training_stops_it(qtbot: Any, settings: Any, f
     assert not tab.is_training()
     training = [t for t in no_thread_leaks if t.objectName() == "digitpad-training"]
     assert len(training) == 1 and not _running(training[0])
+
+
+def test_per_class_view_follows_the_confusion_matrix(qtbot: Any, make_tab: Callable[..., TrainTab]) -> None:
+    """Issue #16 item 4: per-class recall and precision beside the confusion matrix."""
+    trainer = FakeTrainer(steps=2)
+    tab = make_tab(trainer, epochs=1)
+    train(qtbot, tab)
+    table = tab.findChild(QTableWidget, "classMetricsTable")
+    assert table.rowCount() == 10
+    rows = {int(table.item(r, 0).text()): r for r in range(10)}
+    # the fake misreads test images 4, 14, 24 (fours) as 9: 3 of the 6 fours are wrong
+    assert table.item(rows[4], 2).text() == "50.00 %"  # recall of 4
+    assert table.item(rows[9], 3).text() == f"{6 / 9 * 100:.2f} %"  # precision of 9: 6 right of 9 read
+    table.sortItems(2)  # by recall, numerically: the fours come first
+    assert int(table.item(0, 0).text()) == 4
