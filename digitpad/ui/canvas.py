@@ -488,26 +488,34 @@ class DrawingCanvas(QWidget):
         self.imageDropped.emit(source)
 
 
-class SquareBox(QWidget):
-    """Keeps one child square and centred, whatever shape the box itself gets.
+class AspectBox(QWidget):
+    """Keeps one child at ``aspect``:1 (width:height), as large as fits and centred, whatever
+    shape the box itself gets. ``hint``/``minimum`` default to the child's own size hints.
 
     (Layouts honour ``heightForWidth`` only partly, e.g. not in a QMainWindow's
     central widget, so the canvas is wrapped in this box instead.)
     """
 
-    def __init__(self, child: QWidget, parent: QWidget | None = None) -> None:
+    def __init__(self, child: QWidget, parent: QWidget | None = None, aspect: float = 1.0,
+                 hint: QSize | None = None, minimum: QSize | None = None) -> None:
         super().__init__(parent)
         self._child = child
+        self._aspect, self._hint, self._minimum = aspect, hint, minimum
         child.setParent(self)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
     def sizeHint(self) -> QSize:
-        return self._child.sizeHint()
+        return self._hint if self._hint is not None else self._child.sizeHint()
 
     def minimumSizeHint(self) -> QSize:
-        return self._child.minimumSizeHint()
+        return self._minimum if self._minimum is not None else self._child.minimumSizeHint()
 
     def resizeEvent(self, event: QResizeEvent) -> None:
-        side = min(self.width(), self.height())
-        self._child.setGeometry((self.width() - side) // 2, (self.height() - side) // 2, side, side)
+        width = min(self.width(), int(self.height() * self._aspect))
+        height = int(width / self._aspect)
+        self._child.setGeometry((self.width() - width) // 2, (self.height() - height) // 2, width, height)
         super().resizeEvent(event)
+
+
+class SquareBox(AspectBox):
+    """Keeps one child square and centred (the Draw tab's canvas)."""

@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from PySide6.QtCore import QCoreApplication, QEvent, QObject, QPoint, QPointF, QRectF, QSize, Qt, Signal, Slot
 from PySide6.QtGui import QColor, QFont, QGuiApplication, QKeySequence, QMouseEvent, QPainter, QPen, QShortcut
-from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QPushButton, QSizePolicy, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QHBoxLayout, QLabel, QMenu, QPushButton, QVBoxLayout, QWidget
 
 from digitpad.errors import DigitpadError, one_line
 from digitpad.numbers import NumberReading
-from digitpad.ui.canvas import DrawingCanvas
+from digitpad.ui.canvas import AspectBox, DrawingCanvas
 from digitpad.ui.mailbox import Mailbox
 from digitpad.ui.workers import WAIT_MS, start_thread, stop_thread
 
@@ -65,28 +65,6 @@ class _NumberWorker(QObject):
                 self.error.emit(one_line(exc), job.generation)
                 continue
             self.done.emit(reading, job.generation)
-
-
-class WideBox(QWidget):
-    """Keeps one child at ``ASPECT``:1, as large as fits, centred."""
-
-    def __init__(self, child: QWidget, parent: QWidget | None = None) -> None:
-        super().__init__(parent)
-        self._child = child
-        child.setParent(self)
-        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
-
-    def sizeHint(self) -> QSize:
-        return QSize(720, 240)
-
-    def minimumSizeHint(self) -> QSize:
-        return QSize(336, 112)
-
-    def resizeEvent(self, event: Any) -> None:
-        width = min(self.width(), int(self.height() * ASPECT))
-        height = int(width / ASPECT)
-        self._child.setGeometry((self.width() - width) // 2, (self.height() - height) // 2, width, height)
-        super().resizeEvent(event)
 
 
 class _BoxOverlay(QWidget):
@@ -196,7 +174,7 @@ class NumberPad(QWidget):
         row.addWidget(self.numberUndoButton, 0, Qt.AlignmentFlag.AlignTop)
         row.addWidget(self.numberClearButton, 0, Qt.AlignmentFlag.AlignTop)
         layout = QVBoxLayout(self)
-        layout.addWidget(WideBox(self.canvas), 1)
+        layout.addWidget(AspectBox(self.canvas, aspect=ASPECT, hint=QSize(720, 240), minimum=QSize(336, 112)), 1)
         layout.addLayout(row)
         layout.addWidget(self.numberConfidence)
         layout.addWidget(self.numberStatus)
