@@ -17,9 +17,10 @@ from typing import Any, Iterator
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw, ImageFilter, ImageFont
+from PIL import Image, ImageDraw, ImageFont
 
 from digitpad.imaging import plain_resize, to_mnist
+from digitpad.ml.reject_fit import scale_and_repen
 from digitpad.resources import bundled_mnist, bundled_model
 
 pytestmark = pytest.mark.slow
@@ -74,19 +75,7 @@ def _mnist_cases(tmp: Path) -> Iterator[Case]:
     picks = rng.choice(len(digits), MNIST_CASES, replace=False)
     for n, i in enumerate(picks):
         image = Image.fromarray(digits[i])
-        image = image.crop(image.getbbox())
-        size = int(rng.integers(40, 251))
-        scale = size / max(image.size)
-        new_size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
-        image = image.resize(new_size, Image.Resampling.BILINEAR)
-        pen = rng.choice(["as is", "thicker", "thinner"])
-        if pen == "thicker":
-            for _ in range(int(rng.integers(1, max(2, size // 25) + 1))):
-                image = image.filter(ImageFilter.MaxFilter(3))
-        elif pen == "thinner":
-            thin = image.filter(ImageFilter.MinFilter(3 if size < 120 else 5))
-            if np.asarray(thin, np.float32).sum() > 0.4 * np.asarray(image, np.float32).sum():
-                image = thin  # only when the digit survives it
+        image, pen = scale_and_repen(image.crop(image.getbbox()), rng)
         source, style = _restyle(image, rng, tmp, f"mnist{n}")
         yield source, int(labels[i]), f"mnist {pen} {style}"
 

@@ -47,11 +47,30 @@ FIT_SEED, TUNE_SEED, REPORT_SEED = 101, 202, 303
 # ---------------------------------------------------------------- drawings
 
 
+def scale_and_repen(image: Image.Image, rng: np.random.Generator) -> tuple[Image.Image, str]:
+    """A cropped white-on-black digit scaled to 40-250 px and drawn with a thicker, thinner or
+    unchanged pen (thinned only when the digit survives it); returns it and the pen's name."""
+    size = int(rng.integers(40, 251))
+    scale = size / max(image.size)
+    image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))),
+                         Image.Resampling.BILINEAR)
+    pen = str(rng.choice(["as is", "thicker", "thinner"]))
+    if pen == "thicker":
+        for _ in range(int(rng.integers(1, max(2, size // 25) + 1))):
+            image = image.filter(ImageFilter.MaxFilter(3))
+    elif pen == "thinner":
+        thin = image.filter(ImageFilter.MinFilter(3 if size < 120 else 5))
+        if np.asarray(thin, np.float32).sum() > 0.4 * np.asarray(image, np.float32).sum():
+            image = thin
+    return image, pen
+
+
 def redraw(digits: np.ndarray, seed: int) -> np.ndarray:
     """MNIST digits redrawn as canvas drawings: uint8 ``(N, 280, 280)``, black on white.
 
     Each digit is cropped, scaled to 40-250 px, put anywhere on the pad and
-    drawn with a thicker, thinner or unchanged pen, as tests/test_recognition.py does.
+    drawn with a thicker, thinner or unchanged pen (``scale_and_repen``, shared with
+    tests/test_recognition.py).
     """
     rng = np.random.default_rng(seed)
     out = np.full((len(digits), CANVAS, CANVAS), 255, np.uint8)
@@ -60,19 +79,7 @@ def redraw(digits: np.ndarray, seed: int) -> np.ndarray:
         box = image.getbbox()
         if box is None:
             continue
-        image = image.crop(box)
-        size = int(rng.integers(40, 251))
-        scale = size / max(image.size)
-        image = image.resize((max(1, round(image.width * scale)), max(1, round(image.height * scale))),
-                             Image.Resampling.BILINEAR)
-        pen = rng.choice(["as is", "thicker", "thinner"])
-        if pen == "thicker":
-            for _ in range(int(rng.integers(1, max(2, size // 25) + 1))):
-                image = image.filter(ImageFilter.MaxFilter(3))
-        elif pen == "thinner":
-            thin = image.filter(ImageFilter.MinFilter(3 if size < 120 else 5))
-            if np.asarray(thin, np.float32).sum() > 0.4 * np.asarray(image, np.float32).sum():
-                image = thin
+        image, _ = scale_and_repen(image.crop(box), rng)
         if max(image.size) > CANVAS:
             image.thumbnail((CANVAS, CANVAS))
         canvas = Image.new("L", (CANVAS, CANVAS), 0)
