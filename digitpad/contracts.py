@@ -151,6 +151,8 @@ class Predictor(Protocol):
 
     def predict_prepared(self, image: np.ndarray) -> Prediction: ...
 
+    def predict_prepared_many(self, images: np.ndarray) -> list[Prediction]: ...
+
 
 @runtime_checkable
 class Trainer(Protocol):

@@ -43,7 +43,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from digitpad import imaging
-from digitpad.contracts import Prediction, Predictor, from_probabilities
+from digitpad.contracts import Prediction, Predictor
 
 MERGE_OVERLAP = 0.5  # pieces overlapping horizontally by this part of the narrower one are one digit
 FLAT = 0.5  # a piece under this part of the median height joins the digit it overlaps most
@@ -445,18 +445,8 @@ def _crop(ink: _Ink, region: _Region) -> np.ndarray:
 
 
 def _classify(predictor: Predictor, images: list[np.ndarray]) -> list[Prediction]:
-    """Read prepared 28x28 images in one batch.
-
-    A predictor that offers ``predict_prepared_many`` (with its not-a-digit
-    verdicts) is asked that way; otherwise its ``probabilities``.
-    """
-    if not images:
-        return []
-    many = getattr(predictor, "predict_prepared_many", None)
-    if callable(many):
-        return list(many(np.stack(images)))
-    probs = predictor.probabilities(np.stack(images))
-    return [from_probabilities(p, image) for p, image in zip(probs, images)]
+    """Read prepared 28x28 images in one batch, each with the model's not-a-digit verdict."""
+    return predictor.predict_prepared_many(np.stack(images)) if images else []
 
 
 def _read_regions(ink: _Ink, regions: list[_Region],

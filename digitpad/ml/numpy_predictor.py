@@ -67,8 +67,16 @@ class ImagePredictor:
 
     def predict_prepared(self, image: np.ndarray) -> Prediction:
         """Classify one already-normalised 28x28 image."""
-        rejected, probs = self.judge(image[np.newaxis])
-        return prediction(probs[0], image, bool(rejected[0]))
+        return self.predict_prepared_many(image[np.newaxis])[0]
+
+    def predict_prepared_many(self, images: np.ndarray) -> list[Prediction]:
+        """Classify already-normalised 28x28 images in one batch, each with its not-a-digit verdict
+        (number mode reads every digit of a number this way)."""
+        images = np.asarray(images, np.float32)
+        if not len(images):
+            return []
+        rejected, probs = self.judge(images)
+        return [prediction(p, image, bool(r)) for p, image, r in zip(probs, images, rejected)]
 
     def judge(self, images: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """(not a digit per image, calibrated probabilities), from the model's detector where it has one."""

@@ -81,6 +81,9 @@ class FakePredictor:
     def predict_prepared(self, image: np.ndarray) -> Prediction:
         return from_probabilities(self.probabilities(image[np.newaxis])[0], image)
 
+    def predict_prepared_many(self, images: np.ndarray) -> list[Prediction]:
+        return [from_probabilities(p, image) for p, image in zip(self.probabilities(images), images)]
+
     def probabilities(self, images: np.ndarray, batch_size: int = 1024) -> np.ndarray:
         """For already-normalised white-on-black images: the ink rule on their paper form."""
         paper = [255.0 - np.asarray(image, np.float32) * 255.0 for image in images]

@@ -80,6 +80,9 @@ class FakeModelPredictor:
     def predict_prepared(self, image: np.ndarray) -> Prediction:
         return from_probabilities(self.probabilities(image[np.newaxis])[0], image)
 
+    def predict_prepared_many(self, images: np.ndarray) -> list[Prediction]:
+        return [from_probabilities(p, image) for p, image in zip(self.probabilities(images), images)]
+
 
 class FakeTrainer:
     """Plays ``config.epochs`` epochs of ``steps`` batches, sleeping ``delay`` s per batch.

@@ -147,27 +147,8 @@ def test_waits_for_a_model_then_reads(qtbot: Any, show: Any, predictor: Any) -> 
     assert pad.numberLabel.text() == "1"
 
 
-class RejectingPredictor:
-    """The bundled model with its fitted "not a digit" head (resources/digitpad-cnn.reject.npz)."""
-
-    def __init__(self, predictor: Any) -> None:
-        from digitpad.ml import novelty
-        from digitpad.resources import bundled_model
-
-        self._novelty = novelty
-        self._predictor = predictor
-        self._detector = novelty.load_detector(bundled_model())
-        assert self._detector is not None
-        self.info = predictor.info
-
-    def predict_prepared_many(self, images: np.ndarray) -> list:
-        features, logits = self._novelty.features_and_logits(self._predictor.numpy_cnn, images)
-        rejected, probabilities = self._detector.assess(features, logits)
-        return [self._novelty.prediction(p, image, bool(r)) for p, image, r in zip(probabilities, images, rejected)]
-
-
 def test_a_mark_that_is_not_a_digit_shows_as_a_question_mark(qtbot: Any, show: Any, predictor: Any) -> None:
-    pad = _pad(qtbot, show, RejectingPredictor(predictor))
+    pad = _pad(qtbot, show, predictor)  # the bundled model, with its fitted not-a-digit detector
     canvas = pad.canvas
     w, h = canvas.width(), canvas.height()
     with qtbot.waitSignal(pad.readingShown, timeout=10_000):
@@ -181,3 +162,17 @@ def test_a_mark_that_is_not_a_digit_shows_as_a_question_mark(qtbot: Any, show: A
     assert "?: not a digit" in pad.numberConfidence.text()
     assert pad.reading.digits[1].not_a_digit and len(pad.box_rects()) == 2
     pad.grab().save("/tmp/number_pad_not_a_digit.png")
+
+
+def test_a_dash_between_digits_is_not_read_as_a_digit(qtbot: Any, show: Any, predictor: Any) -> None:
+    pad = _pad(qtbot, show, predictor)
+    canvas = pad.canvas
+    w, h = canvas.width(), canvas.height()
+    for x in (0.15, 0.75):
+        with qtbot.waitSignal(pad.readingShown, timeout=10_000):
+            draw(qtbot, canvas, line((int(w * x), int(h * 0.2)), (int(w * x), int(h * 0.8))))
+    with qtbot.waitSignal(pad.readingShown, timeout=10_000):
+        draw(qtbot, canvas, line((int(w * 0.35), h // 2), (int(w * 0.55), h // 2)))
+    qtbot.waitUntil(pad.is_idle, timeout=10_000)
+    assert pad.numberLabel.text() == "1?1"
+    assert pad.reading.digits[1].digit is None and pad.reading.digits[1].not_a_digit
