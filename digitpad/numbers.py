@@ -36,6 +36,7 @@ normalised by :func:`digitpad.imaging.prepare` exactly like a single drawing.
 
 from __future__ import annotations
 
+import hashlib
 import math
 from dataclasses import dataclass
 from typing import Any, Sequence
@@ -444,14 +445,59 @@ def _crop(ink: _Ink, region: _Region) -> np.ndarray:
     return out
 
 
+class ReadCache:
+    """What the last readings found for each digit crop, so a reading after one more stroke
+    normalises and classifies only the digit that stroke changed (the others' crops are
+    byte-for-byte the same). Holds ``size`` crops of one predictor; a new predictor empties it."""
+
+    def __init__(self, size: int = 64) -> None:
+        self.size = size
+        self._predictor: Predictor | None = None
+        self._prepared: dict[bytes, imaging.Normalized] = {}
+        self._read: dict[bytes, Prediction] = {}
+
+    def __len__(self) -> int:
+        return len(self._prepared)
+
+    def use(self, predictor: Predictor) -> None:
+        """Forget everything when ``predictor`` is not the one the cache was filled with."""
+        if predictor is not self._predictor:
+            self._predictor = predictor
+            self._prepared.clear()
+            self._read.clear()
+
+    def prepare(self, crop: np.ndarray) -> tuple[bytes, imaging.Normalized]:
+        """(key, :func:`digitpad.imaging.prepare` of ``crop``), computed once per distinct crop."""
+        key = hashlib.blake2b(np.asarray(crop.shape, np.int64).tobytes() + crop.tobytes(), digest_size=16).digest()
+        if key not in self._prepared:
+            while len(self._prepared) >= self.size:  # oldest first: dicts keep insertion order
+                oldest = next(iter(self._prepared))
+                del self._prepared[oldest]
+                self._read.pop(oldest, None)
+            self._prepared[key] = imaging.prepare(crop)
+        return key, self._prepared[key]
+
+    def classify(self, predictor: Predictor, keys: list[bytes], images: list[np.ndarray]) -> list[Prediction]:
+        """Readings of ``images`` (by their crop ``keys``), asking the model only for new ones."""
+        out: list[Prediction | None] = [self._read.get(key) for key in keys]
+        new = [i for i, found in enumerate(out) if found is None]
+        for i, found in zip(new, _classify(predictor, [images[i] for i in new])):
+            out[i] = found
+            if keys[i] in self._prepared:  # not already pushed out by a larger reading
+                self._read[keys[i]] = found
+        return [found for found in out if found is not None]
+
+
 def _classify(predictor: Predictor, images: list[np.ndarray]) -> list[Prediction]:
     """Read prepared 28x28 images in one batch, each with the model's not-a-digit verdict."""
     return predictor.predict_prepared_many(np.stack(images)) if images else []
 
 
-def _read_regions(ink: _Ink, regions: list[_Region],
-                  predictor: Predictor) -> list[tuple[_Region, Prediction]]:
+def _read_regions(ink: _Ink, regions: list[_Region], predictor: Predictor,
+                  cache: ReadCache | None = None) -> list[tuple[_Region, Prediction]]:
     """Read every region, splitting touching digits where the classifier agrees."""
+    cache = cache if cache is not None else ReadCache(size=1 << 30)
+    cache.use(predictor)
     done: list[tuple[_Region, Prediction]] = []
     pending: list[tuple[_Region, Prediction | None]] = [(r, None) for r in regions]
     for round_ in range(ROUNDS):
@@ -461,9 +507,11 @@ def _read_regions(ink: _Ink, regions: list[_Region],
         plans = [(r, known, [] if last or not _may_touch(r) else _cuts(ink, r)) for r, known in pending]
         wanted = [r for r, known, _ in plans if known is None]
         wanted += [half for _, _, cuts in plans for cut in cuts for half in (cut.left, cut.right)]
-        prepared = {id(r): imaging.prepare(_crop(ink, r)) for r in wanted}
-        inked = [r for r in wanted if not prepared[id(r)].blank]
-        read = dict(zip((id(r) for r in inked), _classify(predictor, [prepared[id(r)].image for r in inked])))
+        prepared = {id(r): cache.prepare(_crop(ink, r)) for r in wanted}
+        inked = [r for r in wanted if not prepared[id(r)][1].blank]
+        readings = cache.classify(predictor, [prepared[id(r)][0] for r in inked],
+                                  [prepared[id(r)][1].image for r in inked])
+        read = dict(zip((id(r) for r in inked), readings))
         pending = []
         for region, known, cuts in plans:
             whole = known or read.get(id(region))
@@ -509,10 +557,12 @@ def segment(gray: imaging.Source, strokes: Sequence[Stroke] | None = None,
 
 
 def read_number(gray: imaging.Source, predictor: Predictor,
-                strokes: Sequence[Stroke] | None = None) -> NumberReading:
-    """Segment a picture of a number and read every digit (all in one classifier batch)."""
+                strokes: Sequence[Stroke] | None = None, cache: ReadCache | None = None) -> NumberReading:
+    """Segment a picture of a number and read every digit (all in one classifier batch).
+
+    A ``cache`` kept between calls (the GUI pad's) skips the digits an earlier call read."""
     ink = _load_ink(gray)
     if ink is None:
         return NumberReading(())
-    read = _read_regions(ink, _regions(ink, strokes), predictor)
+    read = _read_regions(ink, _regions(ink, strokes), predictor, cache)
     return NumberReading(tuple(DigitReading(_box(ink, r), p) for r, p in read))

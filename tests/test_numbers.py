@@ -203,11 +203,16 @@ def test_files_and_pil_images_are_read_like_arrays(predictor: Any, tmp_path: Any
     Image.fromarray(case.image).convert("RGB").save(path)
     expected = read_number(case.image, predictor)
     for source in (path, str(path), Image.open(path)):
-        got = read_number(source, predictor).to_json()
-        assert got["number"] == expected.to_json()["number"]
-        for mine, theirs in zip(got["digits"], expected.to_json()["digits"], strict=True):
-            assert mine["confidence"] == pytest.approx(theirs["confidence"], abs=1e-5)  # BLAS rounding
-            assert {**mine, "confidence": 0} == {**theirs, "confidence": 0}
+        assert_same_reading(read_number(source, predictor), expected)
+
+
+def assert_same_reading(got: NumberReading, expected: NumberReading) -> None:
+    """Equal numbers, digits and boxes; confidences equal up to BLAS rounding (batches differ)."""
+    got_json, expected_json = got.to_json(), expected.to_json()
+    assert got_json["number"] == expected_json["number"]
+    for mine, theirs in zip(got_json["digits"], expected_json["digits"], strict=True):
+        assert mine["confidence"] == pytest.approx(theirs["confidence"], abs=1e-5)
+        assert {**mine, "confidence": 0} == {**theirs, "confidence": 0}
 
 
 def test_unreadable_input_raises_image_error(predictor: Any, tmp_path: Any) -> None:
@@ -230,3 +235,35 @@ def test_a_mark_that_is_not_a_digit_shows_as_a_question_mark() -> None:
     assert reading.number == "3?3"
     assert odd.to_json() == {"digit": None, "confidence": 0.97, "box": [12, 0, 22, 20], "not_a_digit": True}
     assert digit.to_json()["digit"] == 3 and digit.to_json()["not_a_digit"] is False
+
+
+def _without_last_digit(case: Any) -> np.ndarray:
+    """The picture before its last digit was written: that digit's box painted over with paper."""
+    x0, y0, x1, y1 = case.boxes[-1]
+    image = case.image.copy()
+    image[y0:y1, x0:x1] = image[0, 0]
+    return image
+
+
+def test_a_kept_cache_reads_only_the_digit_a_stroke_added(predictor: Any,
+                                                          digits: tuple[np.ndarray, np.ndarray]) -> None:
+    case = make_number(np.random.default_rng(5), *digits, count=6, kind="wide")
+    counting, cache = CountingPredictor(predictor), numbers.ReadCache()
+    fresh = CountingPredictor(predictor)
+    expected = read_number(case.image, fresh)  # no cache: every digit and every trial cut's halves
+    before = read_number(_without_last_digit(case), counting, cache=cache)
+    assert before.number == case.text[:-1] and len(counting.batches) == 1
+    after = read_number(case.image, counting, cache=cache)
+    assert_same_reading(after, expected)  # the same answer as a fresh read
+    assert len(counting.batches) == 2 and counting.batches[1] <= fresh.batches[0] - 5  # five came from the cache
+    read_number(case.image, counting, cache=cache)
+    assert len(counting.batches) == 2  # nothing new to ask
+    other = CountingPredictor(predictor)  # another model: nothing of the first one's is reused
+    assert read_number(case.image, other, cache=cache).number == case.text and other.batches == fresh.batches
+
+
+def test_the_cache_stays_within_its_size(predictor: Any, digits: tuple[np.ndarray, np.ndarray]) -> None:
+    cache = numbers.ReadCache(size=4)
+    case = make_number(np.random.default_rng(6), *digits, count=6, kind="wide")
+    assert read_number(case.image, predictor, cache=cache).number == case.text  # more crops than it holds
+    assert len(cache) == 4

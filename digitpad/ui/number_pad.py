@@ -51,16 +51,19 @@ class _NumberWorker(QObject):
     def __init__(self, predictor: Any) -> None:
         super().__init__()
         self.mailbox: Mailbox[_Job] = Mailbox(predictor)  # the job, and the predictor as its context
+        self.cache: Any = None  # digitpad.numbers.ReadCache, made in the worker's thread
 
     @Slot()
     def drain(self) -> None:
         """Read pending jobs until none is left; a job waits while there is no model."""
-        from digitpad.numbers import read_number
+        from digitpad.numbers import ReadCache, read_number
 
+        if self.cache is None:
+            self.cache = ReadCache()
         while (taken := self.mailbox.take(lambda job, predictor: predictor is not None)):
             job, predictor = taken
             try:
-                reading = read_number(job.array, predictor, job.strokes or None)
+                reading = read_number(job.array, predictor, job.strokes or None, self.cache)
             except Exception as exc:  # noqa: BLE001 - a model error must not kill the worker
                 self.error.emit(one_line(exc), job.generation)
                 continue
