@@ -86,8 +86,26 @@ class BatchEnd:
 
 
 @dataclass(frozen=True)
+class WeightHistogram:
+    """One layer's kernel values after an epoch: ``counts`` in equal bins from ``low`` to ``high``.
+
+    Plain ints and floats (no arrays), so an EpochEnd that carries some still
+    compares with ``==`` and crosses threads as an immutable value.
+    """
+
+    layer: str  # the Keras layer's name, e.g. "conv1"
+    low: float  # left edge of the first bin (NaN when the layer has no finite value)
+    high: float  # right edge of the last bin
+    counts: tuple[int, ...]
+
+    def edges(self) -> np.ndarray:
+        """The ``len(counts) + 1`` bin edges, as ``np.histogram`` returns them."""
+        return np.linspace(self.low, self.high, len(self.counts) + 1)
+
+
+@dataclass(frozen=True)
 class EpochEnd:
-    """Metrics after one full epoch."""
+    """Metrics after one full epoch; ``histograms`` of the layers' kernels where the trainer adds them."""
 
     epoch: int  # 1-based
     epochs: int
@@ -97,6 +115,7 @@ class EpochEnd:
     val_accuracy: float | None
     seconds: float
     samples_per_second: float
+    histograms: tuple[WeightHistogram, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -13,6 +13,7 @@ import subprocess
 import sys
 from typing import Any
 
+import numpy as np
 import pytest
 
 from digitpad import contracts
@@ -74,3 +75,18 @@ def test_contracts_import_neither_tensorflow_nor_qt() -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stdout + done.stderr
 
+
+
+def test_epoch_reports_carry_plain_weight_histograms() -> None:
+    """Callers that know nothing of histograms keep working; the ones sent compare as values."""
+    plain = contracts.EpochEnd(1, 2, 0.5, 0.9, None, None, 1.0, 10.0)
+    assert plain.histograms == ()
+    values = np.random.default_rng(0).normal(size=1000)
+    counts, edges = np.histogram(values, bins=40)
+    histogram = contracts.WeightHistogram("dense", float(edges[0]), float(edges[-1]), tuple(counts.tolist()))
+    assert np.allclose(histogram.edges(), edges, rtol=0, atol=1e-12)
+    sent = contracts.EpochEnd(1, 2, 0.5, 0.9, None, None, 1.0, 10.0, histograms=(histogram,))
+    copy = contracts.EpochEnd(1, 2, 0.5, 0.9, None, None, 1.0, 10.0,
+                              histograms=(contracts.WeightHistogram("dense", histogram.low, histogram.high,
+                                                                    tuple(counts.tolist())),))
+    assert sent == copy and sent != plain

@@ -179,3 +179,56 @@ def test_abort_leaves_at_once_without_validation_or_evaluation(mnist) -> None:
         KerasTrainer().run(TrainConfig(epochs=2, limit=1280, validation=500), on_batch=on_batch,
                            on_epoch=epochs.append, stop=flag)
     assert len(batches) == 2 and epochs == []  # no epoch end: the validation pass was skipped
+
+
+KERNEL_LAYERS = ["conv1", "conv2", "dense", "logits"]
+
+
+def _assert_numpy_histograms(histograms, kernels: dict) -> None:
+    assert [h.layer for h in histograms] == KERNEL_LAYERS
+    for histogram in histograms:
+        counts, edges = np.histogram(kernels[histogram.layer], bins=40)
+        assert histogram.counts == tuple(int(c) for c in counts)
+        assert (histogram.low, histogram.high) == (float(edges[0]), float(edges[-1]))
+        assert sum(histogram.counts) == kernels[histogram.layer].size
+
+
+@pytest.mark.slow
+def test_weight_histograms_are_numpys_of_each_epochs_weights(mnist) -> None:
+    """Issue #16 item 4: each epoch's report carries np.histogram of every kernel as that epoch left it."""
+    from digitpad.ml.backend import load_keras
+    from digitpad.ml.weight_stats import with_histograms
+
+    keras = load_keras()
+    ends: list[EpochEnd] = []
+    kernels: list[dict] = []
+
+    class Weights(keras.callbacks.Callback):  # runs after digitpad's hooks, at the same epoch end
+        def on_epoch_end(self, epoch: int, logs=None) -> None:
+            kernels.append({layer.name: layer.kernel.numpy() for layer in self.model.layers
+                            if getattr(layer, "kernel", None) is not None})
+
+    on_epoch, source = with_histograms(ends.append)
+    train(TrainConfig(epochs=2, limit=512, validation=0, batch_size=128, precision="float32"),
+          on_epoch=on_epoch, data=mnist, callbacks=[source, Weights()])
+    assert [e.epoch for e in ends] == [1, 2] and len(kernels) == 2
+    for end, weights in zip(ends, kernels):
+        _assert_numpy_histograms(end.histograms, weights)
+    assert ends[0].histograms != ends[1].histograms  # the weights moved
+
+
+@pytest.mark.slow
+def test_keras_trainer_sends_histograms_but_records_none(mnist) -> None:
+    """The GUI's hook gets them (auto precision: mixed bfloat16 where the CPU has it); the run record does not."""
+    from digitpad.ml.runs import RunStore
+    from digitpad.ml.session import KerasTrainer
+
+    ends: list[EpochEnd] = []
+    trainer = KerasTrainer()
+    outcome = trainer.run(TrainConfig(epochs=2, limit=512, validation=128, batch_size=128), on_epoch=ends.append)
+    model = outcome.result.model  # the float32 copy of the weights the last epoch ended with
+    _assert_numpy_histograms(ends[-1].histograms, {name: model.get_layer(name).kernel.numpy()
+                                                   for name in KERNEL_LAYERS})
+    assert all(e.histograms == () for e in outcome.result.history)
+    record = RunStore().get(outcome.metadata["run_id"])
+    assert len(record.epoch_metrics) == 2 and all(m["histograms"] == [] for m in record.epoch_metrics)

@@ -75,7 +75,12 @@ class KerasTrainer:
     def run(self, config: TrainConfig, on_batch: BatchHook | None = None,
             on_epoch: EpochHook | None = None, stop: Any = None,
             initial_model: Any = None, extra: tuple[np.ndarray, np.ndarray] | None = None) -> Outcome:
-        """Train with ``config``, evaluate on the MNIST test set, and record the run in the history."""
+        """Train with ``config``, evaluate on the MNIST test set, and record the run in the history.
+
+        Each EpochEnd that reaches ``on_epoch`` carries the histograms of the
+        layers' kernels (``digitpad.ml.weight_stats``), for the Train tab's
+        Weights page; the run's record does not keep them.
+        """
         from digitpad.ml.runs import RunRecorder
 
         recorder = RunRecorder("train", self.source)
@@ -93,10 +98,13 @@ class KerasTrainer:
         from digitpad.ml.evaluation import evaluate
         from digitpad.ml.inference import Predictor
         from digitpad.ml.storage import build_metadata
+        from digitpad.ml.weight_stats import with_histograms
 
         config.check()
         data = load_mnist(config.data)
         callbacks = build_callbacks(config, self._store().folder(run_id), data)
+        on_epoch, model_source = with_histograms(on_epoch)
+        callbacks.append(model_source)
         result = training.train(config, on_batch=on_batch, on_epoch=on_epoch, stop=stop,
                                 data=data, initial_model=initial_model, extra=extra, callbacks=callbacks)
         if getattr(stop, "aborted", False):

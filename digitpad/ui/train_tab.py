@@ -28,6 +28,7 @@ from digitpad.ui.settings_form import SettingsForm, auto_precision_text
 from digitpad.ui.theme import error_color, is_palette_change
 from digitpad.ui.training_charts import TrainingCharts
 from digitpad.ui.training_controller import TrainingController
+from digitpad.ui.weights_view import WeightsView
 
 EPOCH_COLUMNS = ("epoch", "loss", "acc", "val loss", "val acc", "seconds", "img/s")
 MODEL_FILTER = "Keras models (*.keras)"
@@ -145,6 +146,10 @@ class TrainTab(QWidget):
         self.views.addTab(self.evaluation, "Evaluation")
         self.per_class = ClassMetricsView()
         self.views.addTab(self.per_class, "Per class")
+        self.weights = WeightsView()
+        self.views.addTab(self.weights, "Weights")
+        self.views.setTabToolTip(self.views.indexOf(self.weights),
+                                 "Histograms of each layer's weights after every epoch, while it trains")
         self.runs_view = RunsView()
         self.views.addTab(self.runs_view, "Runs")
 
@@ -261,6 +266,7 @@ class TrainTab(QWidget):
         self.epoch_table.setRowCount(0)
         self.evaluation.clear()
         self.per_class.clear()
+        self.weights.begin()
         self.views.setCurrentIndex(0)
         self.model_status.setText("")
         self.fine_tune_report.setVisible(False)
@@ -272,6 +278,7 @@ class TrainTab(QWidget):
 
     def _on_epoch(self, end: EpochEnd) -> None:
         self.charts.add_epoch(end)
+        self.weights.add_epoch(end)
         row = self.epoch_table.rowCount()
         self.epoch_table.insertRow(row)
         cells = ((end.epoch, str(end.epoch)), (end.loss, _number(end.loss)), (end.accuracy, _percent(end.accuracy)),

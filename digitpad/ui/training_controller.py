@@ -49,7 +49,7 @@ class TrainingController(QObject):
     progress = Signal(int, int, str)  # batches done, batches in all, the progress bar's text
     status = Signal(str)  # "elapsed 0:12 · 3,400 img/s"
     batchEnded = Signal(object)
-    epochEnded = Signal(object)
+    epochEnded = Signal(object)  # an EpochEnd, with the layers' weight histograms when the trainer sends them
     finished = Signal(object, str)  # the Outcome and its one-line summary
     failed = Signal(str)
     runningChanged = Signal(bool)  # True when a run starts, False when its thread has ended

@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterable, Sequence
 import numpy as np
 
 from digitpad.contracts import (BatchEnd, BatchHook, EpochEnd, EpochHook, ModelInfo, Prediction, StopPoint,
-                                from_probabilities)
+                                WeightHistogram, from_probabilities)
 from digitpad.ml.evaluation import Evaluation, confusion_matrix
 from digitpad.errors import DataError, TrainingAborted
 from digitpad.ml.session import FineTuneReport, Outcome
@@ -29,6 +29,8 @@ CONFUSIONS = {4: 9, 14: 9, 24: 9, 7: 1, 13: 8}  # ... except these, which the mo
 CORRECT = TEST_IMAGES - len(CONFUSIONS)
 MNIST_BEFORE = 0.9750  # the fake fine-tuning's report: MNIST accuracy of the base model ...
 PERSONAL_BEFORE, PERSONAL_AFTER = 0.5, 0.875  # ... and personal held-out accuracy before and after
+LAYERS = ("conv1", "conv2", "dense", "logits")  # the real CNN's layers with a kernel
+BINS = 40
 
 
 def batch_loss(epoch: int, step: int, steps: int) -> float:
@@ -39,6 +41,17 @@ def batch_loss(epoch: int, step: int, steps: int) -> float:
 
 def batch_accuracy(epoch: int, step: int, steps: int) -> float:
     return min(1.0, 0.5 + 0.03 * ((epoch - 1) * steps + step))
+
+
+def fake_histograms(epoch: int) -> tuple[WeightHistogram, ...]:
+    """Each layer's scripted kernel histogram after ``epoch``: a bell that widens epoch by epoch."""
+    out = []
+    for index, layer in enumerate(LAYERS):
+        width = 0.05 * (index + 1) * (1 + 0.2 * epoch)
+        centres = np.linspace(-2.0, 2.0, BINS)
+        counts = np.round(1000 * (index + 1) * np.exp(-centres ** 2 / 2)) + epoch
+        out.append(WeightHistogram(layer, -width, width, tuple(int(c) for c in counts)))
+    return tuple(out)
 
 
 def fake_test_images() -> np.ndarray:
@@ -127,7 +140,8 @@ class FakeTrainer:
                                         float(np.mean(losses)), float(np.mean(accs))))
             ends.append(EpochEnd(epoch, epochs, float(np.mean(losses)), float(np.mean(accs)),
                                  val_loss=0.5 / epoch, val_accuracy=0.9 + 0.01 * epoch,
-                                 seconds=1.5 * epoch, samples_per_second=1000.0 + epoch))
+                                 seconds=1.5 * epoch, samples_per_second=1000.0 + epoch,
+                                 histograms=fake_histograms(epoch)))
         return batches, ends
 
     def run(self, config: TrainConfig, on_batch: BatchHook | None = None, on_epoch: EpochHook | None = None,
