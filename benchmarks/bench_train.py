@@ -6,13 +6,25 @@ reports two speeds and its test accuracy:
   last batch, so per-epoch costs count (epoch 1 holds one-time tracing);
 - images/s of the median step: the training kernels alone, no per-epoch costs.
 Run: ``python benchmarks/bench_train.py [--epochs 3] [--no-gui]``.
+
+``--overhead [--limit 10000] [--epochs 3] [--rounds 1]`` instead trains one
+config twice per round in one process: bare ``training.train`` against the
+KerasTrainer path with everything on (run history, TensorBoard with weight
+and gradient histograms, early stopping, reduce-LR, best checkpoint, CSV log
+and the Weights page's histograms), and prints both speeds and the overhead:
+over epochs 2..N (per-epoch costs) and over the whole ``train`` call (one-time
+costs too: the TensorBoard graph, tracing the histogram function, writing the
+checkpoint at the end). Run it on an otherwise idle machine.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import statistics
+import tempfile
 import time
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -141,9 +153,131 @@ def main(epochs: int = 3, gui: bool = True) -> list[dict[str, Any]]:
     return rows
 
 
+PATIENCE = 2  # early stopping and reduce-LR: on, and unlikely to act within a few epochs
+
+
+class TimedTrain:
+    """Wraps ``digitpad.ml.training.train`` while in use, to time the call that KerasTrainer makes inside."""
+
+    def __init__(self) -> None:
+        self.seconds: list[float] = []
+
+    def __enter__(self) -> "TimedTrain":
+        from digitpad.ml import training
+
+        self._train = original = training.train
+
+        def timed(*args: Any, **kwargs: Any) -> Any:
+            t0 = time.perf_counter()
+            try:
+                return original(*args, **kwargs)
+            finally:
+                self.seconds.append(time.perf_counter() - t0)
+
+        training.train = timed
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        from digitpad.ml import training
+
+        training.train = self._train
+
+
+def _batch_clock() -> tuple[Clock, Any]:
+    clock = Clock()
+
+    def on_batch(end: Any) -> None:
+        if end.step == 1:
+            clock.new_epoch()
+        clock.batch_end()
+
+    return clock, on_batch
+
+
+def overhead_bare(config: Any, data: Any) -> dict[str, Any]:
+    """``training.train`` alone: digitpad's progress hooks, no callbacks, no history, no histograms."""
+    from digitpad.ml import training
+
+    clock, on_batch = _batch_clock()
+    t0 = time.perf_counter()
+    result = training.train(config, on_batch=on_batch, data=data)
+    wall = time.perf_counter() - t0
+    return {"mode": "bare train()", **clock.speeds(result.train_images),
+            "whole_images_per_s": result.train_images * result.epochs_run / wall, "epochs": result.epochs_run}
+
+
+def overhead_full(config: Any, folder: Path) -> dict[str, Any]:
+    """KerasTrainer.run with the run history, TensorBoard, early stop, reduce-LR, checkpoint, CSV and histograms."""
+    import dataclasses
+
+    from digitpad.ml.runs import RunStore
+    from digitpad.ml.session import KerasTrainer
+    from digitpad.ml.weight_stats import layer_histograms
+
+    folder.mkdir(parents=True, exist_ok=True)
+    full = dataclasses.replace(config, tensorboard=str(folder / "tensorboard"), early_stopping=PATIENCE,
+                               reduce_lr=PATIENCE, checkpoint=str(folder / "best.keras"),
+                               csv_log=str(folder / "log.csv"))
+    clock, on_batch = _batch_clock()
+    ends: list[Any] = []
+    with TimedTrain() as timer:
+        outcome = KerasTrainer(runs=RunStore(folder / "runs")).run(full, on_batch=on_batch, on_epoch=ends.append)
+    result = outcome.result
+    assert all(len(end.histograms) == 4 for end in ends), "the epoch reports lack the weight histograms"
+    costs = []
+    for _ in range(5):
+        t0 = time.perf_counter()
+        layer_histograms(result.model)
+        costs.append(time.perf_counter() - t0)
+    return {"mode": "KerasTrainer, all on", **clock.speeds(result.train_images),
+            "whole_images_per_s": result.train_images * result.epochs_run / timer.seconds[0],
+            "epochs": result.epochs_run, "histogram_ms": 1000 * statistics.median(costs)}
+
+
+def overhead(epochs: int = 3, limit: int = 10_000, rounds: int = 1) -> list[dict[str, Any]]:
+    """Bare train() vs the full KerasTrainer path, ``rounds`` times in turn; prints the overhead."""
+    from digitpad.ml import training
+    from digitpad.ml.config import TrainConfig
+    from digitpad.ml.data import load_mnist
+
+    data = load_mnist()
+    config = TrainConfig(epochs=epochs, limit=limit, validation=5000)
+    training.train(TrainConfig(epochs=1, limit=256, validation=256), data=data)  # warm TensorFlow up
+    rows: list[dict[str, Any]] = []
+    with tempfile.TemporaryDirectory(prefix="digitpad-bench-") as tmp:
+        for index in range(rounds):
+            rows.append(overhead_bare(config, data))
+            rows.append(overhead_full(config, Path(tmp) / f"round{index}"))
+    print(f"overhead of history, TensorBoard and callbacks: {epochs} epochs of {limit:,} images, batch {BATCH}, "
+          f"validation 5,000, {rounds} round(s)")
+    print(f"{'mode':24} {'epochs':>6} {'img/s 2-N':>9} {'img/s all':>9} {'step img/s':>10} {'hist ms':>7}")
+    for row in rows:
+        hist = f"{row['histogram_ms']:7.1f}" if "histogram_ms" in row else f"{'-':>7}"
+        print(f"{row['mode']:24} {row['epochs']:6d} {row['images_per_s']:9.0f} {row['whole_images_per_s']:9.0f} "
+              f"{row['step_images_per_s']:10.0f} {hist}")
+    bare, full = rows[0::2], rows[1::2]
+
+    def cost(key: str) -> float:
+        return 100 * (1 - statistics.median(f[key] / b[key] for b, f in zip(bare, full) if b[key] > 0))
+
+    per_epoch_s = limit / statistics.median(r["images_per_s"] for r in full) if full[0]["images_per_s"] else 0.0
+    hist_ms = statistics.median(r["histogram_ms"] for r in full)
+    print(f"overhead: {cost('images_per_s'):.1f} % over epochs 2-{epochs}, {cost('whole_images_per_s'):.1f} % "
+          f"over the whole train() call; the Weights page's histograms: {hist_ms:.0f} ms per epoch"
+          + (f" ({100 * hist_ms / 1000 / per_epoch_s:.2f} % of an epoch)" if per_epoch_s else ""))
+    return rows
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--no-gui", action="store_true")
+    parser.add_argument("--overhead", action="store_true",
+                        help="bare train() vs KerasTrainer with history, TensorBoard and callbacks")
+    parser.add_argument("--limit", type=int, default=10_000, help="with --overhead: training images")
+    parser.add_argument("--rounds", type=int, default=1, help="with --overhead: bare/full pairs, in turn")
     args = parser.parse_args()
-    main(args.epochs, gui=not args.no_gui)
+    if args.overhead:
+        overhead(args.epochs, args.limit, args.rounds)
+    else:
+        main(args.epochs, gui=not args.no_gui)
