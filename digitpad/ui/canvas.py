@@ -489,18 +489,27 @@ class DrawingCanvas(QWidget):
 
 
 class AspectBox(QWidget):
-    """Keeps one child at ``aspect``:1 (width:height), as large as fits and centred, whatever
-    shape the box itself gets. ``hint``/``minimum`` default to the child's own size hints.
+    """Keeps one child at ``aspect``:1 (width:height), as large as fits, placed by ``alignment``
+    (default: centred), whatever shape the box itself gets. ``hint``/``minimum`` default to the
+    child's own size hints. ``fitWidthChanged`` says how wide the child would be if the box
+    were wide enough (its height times ``aspect``), so a column can follow the child's width.
+    ``hug_height``: the box is never taller than the child, so what follows it in a column
+    sits right under the child (the slack goes to a stretch after it).
 
     (Layouts honour ``heightForWidth`` only partly, e.g. not in a QMainWindow's
     central widget, so the canvas is wrapped in this box instead.)
     """
 
+    fitWidthChanged = Signal(int)
+
     def __init__(self, child: QWidget, parent: QWidget | None = None, aspect: float = 1.0,
-                 hint: QSize | None = None, minimum: QSize | None = None) -> None:
+                 hint: QSize | None = None, minimum: QSize | None = None,
+                 alignment: Qt.AlignmentFlag = Qt.AlignmentFlag.AlignCenter, hug_height: bool = False) -> None:
         super().__init__(parent)
         self._child = child
-        self._aspect, self._hint, self._minimum = aspect, hint, minimum
+        self._aspect, self._hint, self._minimum, self._alignment = aspect, hint, minimum, alignment
+        self._fit_width = -1
+        self._hug_height = hug_height
         child.setParent(self)
         self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
 
@@ -510,12 +519,34 @@ class AspectBox(QWidget):
     def minimumSizeHint(self) -> QSize:
         return self._minimum if self._minimum is not None else self._child.minimumSizeHint()
 
+    def fit_width(self) -> int:
+        """The child's width when only the box's height limits it."""
+        return int(self.height() * self._aspect)
+
     def resizeEvent(self, event: QResizeEvent) -> None:
-        width = min(self.width(), int(self.height() * self._aspect))
-        height = int(width / self._aspect)
-        self._child.setGeometry((self.width() - width) // 2, (self.height() - height) // 2, width, height)
+        if self._hug_height:  # depends on the width only, so it settles in one more layout pass
+            self.setMaximumHeight(max(self.minimumSizeHint().height(), int(self.width() / self._aspect)))
+        self._place()
         super().resizeEvent(event)
+        if self.fit_width() != self._fit_width:
+            self._fit_width = self.fit_width()
+            self.fitWidthChanged.emit(self._fit_width)
 
-
-class SquareBox(AspectBox):
-    """Keeps one child square and centred (the Draw tab's canvas)."""
+    def _place(self) -> None:
+        box_width, box_height = self.width(), min(self.height(), self.maximumHeight())
+        width = min(box_width, int(box_height * self._aspect))
+        height = int(width / self._aspect)
+        flags = self._alignment
+        if flags & Qt.AlignmentFlag.AlignLeft:
+            x = 0
+        elif flags & Qt.AlignmentFlag.AlignRight:
+            x = box_width - width
+        else:
+            x = (box_width - width) // 2
+        if flags & Qt.AlignmentFlag.AlignTop:
+            y = 0
+        elif flags & Qt.AlignmentFlag.AlignBottom:
+            y = box_height - height
+        else:
+            y = (box_height - height) // 2
+        self._child.setGeometry(x, y, width, height)

@@ -70,7 +70,7 @@ class CorrectionBar(QWidget):
                               f"wrong reading, or to label one that was read right")
             button.setFocusPolicy(Qt.FocusPolicy.TabFocus)  # clicking keeps the keyboard on the canvas
             button.setMinimumWidth(24)
-            button.setMaximumWidth(40)
+            button.setMaximumWidth(56)  # grows with a big window, but stays a button, not a bar
             button.clicked.connect(lambda _checked=False, d=digit: self.labelChosen.emit(d))
             row.addWidget(button)
             self.buttons.append(button)

@@ -11,12 +11,12 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QFont, QPixmap
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QFont, QImage, QPixmap, QResizeEvent
 from PySide6.QtWidgets import (QHBoxLayout, QLabel, QPushButton, QSizePolicy, QSpinBox, QStackedWidget,
                                QVBoxLayout, QWidget)
 
-from digitpad.ui.canvas import DEFAULT_BRUSH_WIDTH, MAX_BRUSH_WIDTH, MIN_BRUSH_WIDTH, DrawingCanvas, SquareBox
+from digitpad.ui.canvas import AspectBox, DEFAULT_BRUSH_WIDTH, MAX_BRUSH_WIDTH, MIN_BRUSH_WIDTH, DrawingCanvas
 from digitpad.ui.corrections import Corrections
 from digitpad.ui.images import gray_to_qimage
 from digitpad.ui.number_pad import NumberPad
@@ -27,7 +27,8 @@ if TYPE_CHECKING:  # pragma: no cover
     from digitpad.contracts import Prediction
 
 THROTTLE_MS = 60
-PREVIEW_SCALE = 6
+PREVIEW_SCALE = 6  # the 28x28 model input is shown 6x at least ...
+MAX_PREVIEW_SCALE = 12  # ... and up to 12x in a big window, always a whole number of screen pixels per pixel
 CONFIDENCE_TIP = "How sure the model is of the digit it reads"
 
 
@@ -53,6 +54,53 @@ def spoken_text(prediction: Prediction | None) -> str:
         first, second = prediction.ranked[:2]
         return f"The model is not sure: {first} or {second}"
     return f"The model reads {prediction.digit}, {prediction.confidence * 100:.0f} % sure"
+
+
+def _centred(widget: QWidget) -> QHBoxLayout:
+    """``widget`` as wide as it may grow, centred in a row (an alignment flag would pin it at its hint)."""
+    row = QHBoxLayout()
+    row.setContentsMargins(0, 0, 0, 0)
+    row.addStretch(1)
+    row.addWidget(widget, 1000)
+    row.addStretch(1)
+    return row
+
+
+class PreviewImage(QLabel):
+    """The model's 28x28 input, scaled by the largest whole factor that fits (6x to 12x)."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self._image: QImage | None = None
+        self.setMinimumSize(28 * PREVIEW_SCALE, 28 * PREVIEW_SCALE)
+        self.setMaximumSize(28 * MAX_PREVIEW_SCALE, 28 * MAX_PREVIEW_SCALE)
+        self.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Expanding)
+        self.setAlignment(Qt.AlignmentFlag.AlignCenter)
+
+    def sizeHint(self) -> QSize:  # not the pixmap's size: the shown image never sizes the layout
+        return self.minimumSize()
+
+    def scale(self) -> int:
+        """Screen pixels per model pixel at the label's present size."""
+        return max(PREVIEW_SCALE, min(self.width(), self.height()) // 28)
+
+    def set_image(self, image: QImage) -> None:
+        self._image = image
+        self._render()
+
+    def resizeEvent(self, event: QResizeEvent) -> None:
+        super().resizeEvent(event)
+        self._render()
+
+    def _render(self) -> None:
+        if self._image is None:
+            return
+        ratio = self.devicePixelRatioF()  # full resolution on HiDPI screens
+        side = round(28 * self.scale() * ratio)
+        pixmap = QPixmap.fromImage(self._image).scaled(side, side, Qt.AspectRatioMode.KeepAspectRatio,
+                                                       Qt.TransformationMode.FastTransformation)
+        pixmap.setDevicePixelRatio(ratio)
+        self.setPixmap(pixmap)
 
 
 class DrawTab(QWidget):
@@ -100,10 +148,9 @@ class DrawTab(QWidget):
         font.setPointSize(14)
         self.confidenceLabel.setFont(font)
         self.probabilityChart = ProbabilityChart()
-        self.previewImage = QLabel()
+        self.previewImage = PreviewImage()
         self.previewImage.setObjectName("previewImage")
         self.previewImage.setAccessibleName("The 28 by 28 image the model saw")
-        self.previewImage.setFixedSize(28 * PREVIEW_SCALE, 28 * PREVIEW_SCALE)
         self.previewImage.setToolTip("What the model saw: your drawing cropped, centred and shrunk to 28×28")
 
         self.undoButton = self._button("Undo", "undoButton", self.canvas.undo, "Take back the last stroke (Ctrl+Z)")
@@ -131,29 +178,44 @@ class DrawTab(QWidget):
         brush_label.setBuddy(self.brushSize)
         tools.addWidget(brush_label)
         tools.addWidget(self.brushSize)
-        left = QVBoxLayout()
-        left.addWidget(SquareBox(self.canvas), 1)
+        # The canvas sits in the column's top-left corner and the column is as wide as the canvas,
+        # so the canvas, the tool row and the correction row share their left and right edges.
+        self.canvasBox = AspectBox(self.canvas, alignment=Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
+        self.canvasColumn = QWidget()
+        self.canvasColumn.setObjectName("canvasColumn")
+        left = QVBoxLayout(self.canvasColumn)
+        left.setContentsMargins(0, 0, 0, 0)
+        left.addWidget(self.canvasBox, 1)
         left.addLayout(tools)
         # "Wrong? It's a …": save labelled drawings (keys 0-9)
         self.corrections = Corrections(self.canvas, self.service, self.request_prediction, self)
         left.addWidget(self.corrections.bar)
+        self.canvasBox.fitWidthChanged.connect(self._fit_column)
 
         caption = QLabel("Model input (28×28)")
         caption.setAlignment(Qt.AlignmentFlag.AlignCenter)
+        caption.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
+        for label in (self.predictionLabel, self.confidenceLabel):
+            label.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Fixed)
         right = QVBoxLayout()
         right.addWidget(self.predictionLabel)
         right.addWidget(self.confidenceLabel)
-        self.probabilityChart.setMaximumHeight(260)  # a big window grows the canvas, not the bars
-        right.addWidget(self.probabilityChart, 1)
-        right.addWidget(self.previewImage, 0, Qt.AlignmentFlag.AlignHCenter)
+        # A big window grows the bars and the model input together, each up to a readable size;
+        # what is left over stays below them.
+        self.probabilityChart.setMaximumSize(720, 260)
+        right.addLayout(_centred(self.probabilityChart), 1)
+        right.addLayout(_centred(self.previewImage), 1)
         right.addWidget(caption)
+        right.addStretch(0)
         panel = QWidget()
+        panel.setObjectName("resultPanel")
         panel.setLayout(right)
         panel.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
+        self.resultPanel = panel
         single = QWidget()
         single_layout = QHBoxLayout(single)
         single_layout.setContentsMargins(0, 0, 0, 0)
-        single_layout.addLayout(left, 3)
+        single_layout.addWidget(self.canvasColumn, 3)
         single_layout.addWidget(panel, 2)
         self.numberPad = NumberPad(self.service.predictor)
         self.pages = QStackedWidget()
@@ -229,12 +291,7 @@ class DrawTab(QWidget):
         self._announce(spoken_text(prediction))
         self.probabilityChart.set_probabilities(prediction.probabilities, None if blank else prediction.digit)
         image = np.clip(np.asarray(prediction.image, dtype=np.float32) * 255.0 + 0.5, 0, 255).astype(np.uint8)
-        ratio = self.previewImage.devicePixelRatioF()  # full resolution on HiDPI screens
-        pixmap = QPixmap.fromImage(gray_to_qimage(image)).scaled(
-            self.previewImage.size() * ratio, Qt.AspectRatioMode.KeepAspectRatio,
-            Qt.TransformationMode.FastTransformation)
-        pixmap.setDevicePixelRatio(ratio)
-        self.previewImage.setPixmap(pixmap)
+        self.previewImage.set_image(gray_to_qimage(image))
         self.predictionShown.emit(prediction)
 
     def shutdown(self) -> None:
@@ -272,6 +329,10 @@ class DrawTab(QWidget):
         from digitpad.contracts import blank_prediction
 
         self.show_prediction(blank_prediction())
+
+    def _fit_column(self, canvas_width: int) -> None:
+        """Make the canvas column as wide as the canvas can be (never below what its rows need)."""
+        self.canvasColumn.setMaximumWidth(max(canvas_width, self.canvasColumn.minimumSizeHint().width()))
 
     def _on_canvas_changed(self) -> None:
         self._blank_ink = False  # known again when the new drawing has been read

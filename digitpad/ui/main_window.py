@@ -160,7 +160,7 @@ class MainWindow(QMainWindow):
     def show_model_info(self) -> None:
         predictor = self.predictor()
         if predictor is None:
-            QMessageBox.information(self, "Active model", "No model is loaded yet.")
+            QMessageBox.information(self, "Active model — digitpad", "No model is loaded yet.")
             return
         info = predictor.info
         lines = [info.describe(), f"File: {info.path or '(in memory)'}"]
@@ -169,7 +169,7 @@ class MainWindow(QMainWindow):
         lines.append("Bundled with digitpad" if info.bundled else "Trained by you")
         lines += [f"{key}: {value}" for key, value in list(info.metadata.items())[:8]
                   if isinstance(value, (str, int, float, bool))]
-        QMessageBox.information(self, "Active model", "\n".join(lines))
+        QMessageBox.information(self, "Active model — digitpad", "\n".join(lines))
 
     def _load_at_start(self) -> None:
         self.model_status.setText("Loading model…")

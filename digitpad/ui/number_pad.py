@@ -177,10 +177,13 @@ class NumberPad(QWidget):
         row.addWidget(self.numberUndoButton, 0, Qt.AlignmentFlag.AlignTop)
         row.addWidget(self.numberClearButton, 0, Qt.AlignmentFlag.AlignTop)
         layout = QVBoxLayout(self)
-        layout.addWidget(AspectBox(self.canvas, aspect=ASPECT, hint=QSize(720, 240), minimum=QSize(336, 112)), 1)
+        # The pad as big as the width allows, its reading right under it, the slack below that.
+        layout.addWidget(AspectBox(self.canvas, aspect=ASPECT, hint=QSize(720, 240), minimum=QSize(336, 112),
+                                   hug_height=True), 1000)
         layout.addLayout(row)
         layout.addWidget(self.numberConfidence)
         layout.addWidget(self.numberStatus)
+        layout.addStretch(1)
         self._sync()
 
     # --- public API ---------------------------------------------------------------

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PySide6.QtCore import QEvent, QMimeData, QPoint, QPointF, Qt, QUrl
+from PySide6.QtCore import QEvent, QMimeData, QPoint, QPointF, QSize, Qt, QUrl
 from PySide6.QtGui import QDragEnterEvent, QDropEvent, QImage, QInputDevice, QPointingDevice, QPointingDeviceUniqueId, QTabletEvent
 from PySide6.QtTest import QTest
 from PySide6.QtWidgets import QApplication
@@ -280,3 +280,35 @@ def test_high_dpi_backing_store_is_sharp_and_to_array_is_logical(tmp_path: Path)
     ratio, width, height, logical_width, inked = out.stdout.split()
     assert float(ratio) == 2.0 and int(width) == 560
     assert (int(height), int(logical_width), int(inked)) == (280, 280, 1)
+
+
+def test_aspect_box_places_its_child_by_alignment_and_says_how_wide_it_could_be(qtbot, show) -> None:
+    from PySide6.QtWidgets import QVBoxLayout, QWidget
+
+    from digitpad.ui.canvas import AspectBox
+
+    centred, corner = QWidget(), QWidget()
+    boxes = [AspectBox(centred), AspectBox(corner, alignment=Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)]
+    widths: list[int] = []
+    boxes[1].fitWidthChanged.connect(widths.append)
+    for box in boxes:
+        show(box).resize(400, 200)
+    qtbot.waitUntil(lambda: corner.width() == 200, timeout=2000)
+    assert centred.geometry().getRect() == (100, 0, 200, 200)  # the number pad's default: centred
+    assert corner.geometry().getRect() == (0, 0, 200, 200)  # the Draw canvas: its corner stays put
+    assert widths[-1] == 200
+    boxes[1].resize(300, 500)  # taller than wide: the width limits it
+    qtbot.waitUntil(lambda: corner.width() == 300, timeout=2000)
+    assert corner.geometry().getRect() == (0, 0, 300, 300) and widths[-1] == 500
+
+    pad, below = QWidget(), QWidget()
+    column = QWidget()
+    layout = QVBoxLayout(column)
+    layout.addWidget(AspectBox(pad, aspect=3.0, hug_height=True, minimum=QSize(30, 10)), 1000)
+    layout.addWidget(below)
+    layout.addStretch(1)
+    show(column).resize(600, 600)
+    qtbot.waitUntil(lambda: pad.width() > 500, timeout=2000)
+    qtbot.wait(20)
+    pad_bottom = pad.mapTo(column, QPoint(0, pad.height())).y()
+    assert pad.height() == pad.width() // 3 and below.mapTo(column, QPoint(0, 0)).y() - pad_bottom <= 12
