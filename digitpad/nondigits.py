@@ -17,6 +17,7 @@ import glob
 import math
 import zlib
 from functools import lru_cache
+from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
@@ -104,14 +105,19 @@ def _smooth(points: np.ndarray, per_segment: int = 8) -> Points:
 # ------------------------------------------------------------------ fonts
 
 
+# Fonts whose letters and digits are pictures (Dingbats puts a symbol where "3" should be) or
+# are missing: typed "digits" in them would teach the detector that symbols are digits.
+PICTURE_FONTS = ("emoji", "dingbat", "d050000l", "wingding", "webding", "symbol")
+
+
 @lru_cache(maxsize=1)
 def font_files() -> tuple[str, ...]:
-    """TrueType/OpenType fonts found in the usual folders (may be none)."""
+    """TrueType/OpenType text fonts found in the usual folders (may be none); no picture fonts."""
     found: set[str] = set()
     for folder in ("/usr/share/fonts", "/usr/local/share/fonts", "/Library/Fonts", "C:/Windows/Fonts"):
         for pattern in ("**/*.ttf", "**/*.otf", "**/*.TTF"):
             found.update(glob.glob(f"{folder}/{pattern}", recursive=True))
-    return tuple(sorted(f for f in found if "emoji" not in f.lower()))
+    return tuple(sorted(f for f in found if not any(word in Path(f).name.lower() for word in PICTURE_FONTS)))
 
 
 def _font(rng: np.random.Generator, size: int) -> ImageFont.FreeTypeFont | ImageFont.ImageFont:

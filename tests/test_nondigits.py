@@ -49,3 +49,16 @@ def test_typed_kinds_work_without_any_installed_font(monkeypatch: pytest.MonkeyP
     for kind in ("font_letter", "font_symbol"):
         for image in nondigits.generate(kind, 3, seed=2):
             assert np.count_nonzero(image < 128) > 10 and not prepare(image).blank
+
+
+def test_picture_fonts_are_never_used_for_typed_marks(monkeypatch: pytest.MonkeyPatch) -> None:
+    found = {"/usr/share/fonts/a/DejaVuSans.ttf", "/usr/share/fonts/urw-base35/D050000L.otf",
+             "/usr/share/fonts/b/NotoColorEmoji.ttf", "/usr/share/fonts/c/StandardSymbolsPS.otf",
+             "/usr/share/fonts/d/Z003-MediumItalic.otf"}
+    monkeypatch.setattr(nondigits.glob, "glob", lambda pattern, recursive=False: [
+        f for f in found if pattern.startswith("/usr/share/fonts/") and f.endswith(pattern[-4:])])
+    nondigits.font_files.cache_clear()
+    try:
+        assert nondigits.font_files() == ("/usr/share/fonts/a/DejaVuSans.ttf", "/usr/share/fonts/d/Z003-MediumItalic.otf")
+    finally:
+        nondigits.font_files.cache_clear()
