@@ -2,7 +2,8 @@
 
 Builds the real window with the bundled model, offscreen, in Fusion with a
 light and then a dark palette; draws a 7 with real mouse events, waits for the
-reading and saves the Draw tab in both themes. Then it trains the real CNN on a
+reading and saves the Draw tab in both themes, then the Inside tab on a drawn 4
+with "Why this answer?" on. Then it trains the real CNN on a
 small slice (6000 images, 3 epochs) and saves the Train tab right after the
 2nd epoch ends. Settings go to a temporary file, never the user's.
 
@@ -34,6 +35,8 @@ from digitpad.ui.theme import Scheme, use_scheme  # noqa: E402
 
 SIZE = (1040, 660)
 SEVEN = [((0.25, 0.22), (0.75, 0.22)), ((0.75, 0.22), (0.45, 0.82))]  # strokes, in fractions of the canvas
+FOUR = [((0.38, 0.18), (0.28, 0.62)), ((0.28, 0.62), (0.75, 0.62)), ((0.62, 0.3), (0.62, 0.86))]
+INSIDE_SIZE = (1040, 780)  # the layer strip and the "why" maps need the height
 
 
 def wait_until(app: QApplication, condition: Callable[[], bool], timeout: float, what: str) -> None:
@@ -95,6 +98,25 @@ def draw_screenshots(app: QApplication, window: MainWindow, out: Path) -> None:
         save(app, window, out / f"screenshot-draw-{scheme}.png")
 
 
+def inside_screenshot(app: QApplication, window: MainWindow, out: Path) -> None:
+    """The Inside tab on a drawn 4 with "Why this answer?" on (light theme)."""
+    in_scheme(app, "light")
+    tab = window.draw_tab
+    window.tabs.setCurrentWidget(tab)
+    tab.canvas.clear()
+    draw_strokes(tab.canvas, FOUR)
+    wait_until(app, lambda: tab.service.is_idle() and tab.predictionLabel.text() == "4", 60, "the reading of the 4")
+    inside = window.inside_tab
+    window.resize(*INSIDE_SIZE)
+    window.tabs.setCurrentWidget(inside)
+    inside.why_check.setChecked(True)
+    settle(app, 1.0)
+    wait_until(app, lambda: inside.is_idle() and not inside.message.text().startswith("Computing"), 180,
+               "the Inside tab's maps and the 'why' maps")
+    save(app, window, out / "screenshot-inside.png")
+    window.resize(*SIZE)
+
+
 def train_screenshots(app: QApplication, window: MainWindow, out: Path, extras: Path | None) -> None:
     """Train 3 epochs on 6000 images; grab after epoch 2, and (extras) the evaluation afterwards."""
     in_scheme(app, "light")
@@ -132,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent.parent / "docs")
     parser.add_argument("--extras", type=Path, default=None, help="also save dark Train and Evaluation views here")
-    parser.add_argument("--no-train", action="store_true", help="only the Draw tab screenshots")
+    parser.add_argument("--no-train", action="store_true", help="only the Draw and Inside tab screenshots")
     args = parser.parse_args(argv)
     args.out.mkdir(parents=True, exist_ok=True)
     if args.extras is not None:
@@ -148,6 +170,7 @@ def main(argv: list[str] | None = None) -> int:
         window.show()
         try:
             draw_screenshots(app, window, args.out)
+            inside_screenshot(app, window, args.out)
             if not args.no_train:
                 train_screenshots(app, window, args.out, args.extras)
         finally:
