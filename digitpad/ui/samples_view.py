@@ -165,7 +165,7 @@ class SamplesDialog(QDialog):
         if not ids:
             return 0
         if confirm:
-            answer = QMessageBox.question(self, "Delete samples",
+            answer = QMessageBox.question(self, "Delete samples — digitpad",
                                           f"Delete {len(ids)} sample{'s' * (len(ids) != 1)}? This cannot be undone.")
             if answer != QMessageBox.StandardButton.Yes:
                 return 0

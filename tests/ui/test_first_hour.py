@@ -215,3 +215,27 @@ def test_item10_error_boxes_are_titled_what_failed_and_the_app(qtbot: Any, windo
     window.show_model_info()  # not an error, but a box all the same
     assert len(titles) == 5
     assert all(re.fullmatch(r"[A-Z][a-z]+( [a-z]+)* — digitpad", title) for title in titles), titles
+
+
+def test_item10_every_message_box_in_the_ui_is_titled_what_and_the_app() -> None:
+    """Every QMessageBox.question/warning/information/critical call, found in the source, names its
+    task and the app: the test above opens a few of them, this one misses none."""
+    import ast
+
+    import digitpad.ui
+
+    titles: dict[str, str] = {}
+    for path in Path(digitpad.ui.__file__).parent.glob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        constants = {t.id: n.value.value for n in ast.walk(tree) if isinstance(n, ast.Assign)
+                     for t in n.targets if isinstance(t, ast.Name) and isinstance(n.value, ast.Constant)}
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute)
+                    and isinstance(node.func.value, ast.Name) and node.func.value.id == "QMessageBox"
+                    and node.func.attr in ("question", "warning", "information", "critical")):
+                title = node.args[1]
+                text = title.value if isinstance(title, ast.Constant) else constants.get(getattr(title, "id", ""), "?")
+                titles[f"{path.name}:{node.lineno}"] = text
+    assert len(titles) >= 10
+    wrong = {where: title for where, title in titles.items() if not re.fullmatch(r"[A-Z][a-z]+( [a-z]+)* — digitpad", title)}
+    assert not wrong
