@@ -402,6 +402,50 @@ def test_index_cache_round_trip_and_rebuild_on_a_changed_model(tmp_path: Path, e
     assert -2 in calls and rebuilt.model_sha256 != first.model_sha256
 
 
+def test_a_cancelled_build_stops_within_a_chunk_and_writes_nothing(tmp_path: Path, explainer: Explainer,
+                                                                   mnist: Mnist) -> None:
+    model = tmp_path / "m.keras"
+    model.write_bytes(b"model")
+    data = Mnist(mnist.x_train[:1000], mnist.y_train[:1000], mnist.x_test[:0], mnist.y_test[:0], "subset", "c" * 64)
+    done: list[int] = []
+    with pytest.raises(lookalikes.BuildCancelled):
+        load_or_build(explainer.net, model, data, progress=lambda images, total: done.append(images),
+                      cancelled=lambda: len(done) >= 2, chunk=100)
+    assert done == [100, 200]  # asked before every chunk: the third never ran
+    assert not cache_path(model).exists() and not list(tmp_path.glob("*.npz*"))
+    built: list[int] = []
+    with pytest.raises(lookalikes.BuildCancelled):  # the principal-basis step is cancellable too
+        build_index(explainer.net, data.x_train[:200], data.y_train[:200], chunk=100,
+                    progress=lambda images, total: built.append(images), cancelled=lambda: len(built) == 2)
+    assert built == [100, 200]
+
+
+def test_one_blas_thread_nests_across_threads_and_restores_the_count() -> None:
+    import threading
+
+    from digitpad.ml.blas import blas_threads, one_blas_thread
+
+    before = blas_threads()
+    entered, leave = threading.Event(), threading.Event()
+    seen: list[int] = []
+
+    def other() -> None:
+        with one_blas_thread():
+            entered.set()
+            leave.wait(10)
+        seen.append(blas_threads())
+
+    with one_blas_thread():
+        assert blas_threads() == 1
+        thread = threading.Thread(target=other)
+        thread.start()
+        assert entered.wait(10)
+    assert blas_threads() == 1  # the other thread is still inside: the limit stays
+    leave.set()
+    thread.join(10)
+    assert seen == [before] and blas_threads() == before  # the last to leave restored it
+
+
 def test_a_damaged_cache_is_ignored(tmp_path: Path, explainer: Explainer, mnist: Mnist) -> None:
     model = tmp_path / "m.keras"
     model.write_bytes(b"model")

@@ -4,7 +4,8 @@ The computational core of the Inside tab and ``digitpad explain``: plain NumPy
 arrays from :class:`digitpad.ml.fastpath.NumpyCNN` (no TensorFlow, no Qt), in
 Keras' own layout (height, width, channels) so each map is the same number
 Keras computes. An :class:`Explainer` is made once per model and is
-stateless after that, so a worker thread can call it for every drawing.
+stateless after that, so a worker thread can call it for every drawing. Its
+attribution maps run with BLAS on one thread (:mod:`digitpad.ml.blas`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
+from digitpad.ml.blas import one_blas_thread
 from digitpad.ml.fastpath import NumpyCNN
 from digitpad.ml.gradients import softmax
 from digitpad.ml import saliency as attribution
@@ -98,24 +100,35 @@ class Explainer:
 
     def saliency(self, image: np.ndarray, target: int | None = None) -> np.ndarray:
         """Integrated Gradients of ``logit_target`` (default: the predicted class), ``(28, 28)``."""
-        return attribution.saliency(self.net, _image(image), target)
+        with one_blas_thread():
+            return attribution.saliency(self.net, _image(image), target)
 
     def occlusion(self, image: np.ndarray, target: int | None = None) -> np.ndarray:
         """Drop in ``target``'s probability (default: the predicted class) as a patch hides each place."""
-        return occlusion(self.net, _image(image), target)
+        with one_blas_thread():
+            return occlusion(self.net, _image(image), target)
 
     def contrast(self, image: np.ndarray, classes: tuple[int, int] | None = None) -> Contrast:
         """Why ``a`` and not ``b`` (default: the top two classes)."""
-        return attribution.contrast(self.net, _image(image), classes)
+        with one_blas_thread():
+            return attribution.contrast(self.net, _image(image), classes)
 
     def why(self, image: np.ndarray) -> Why:
-        """Saliency, occlusion and contrast for the predicted class; one IG pass serves two maps."""
-        x = _image(image)
-        logits = self.net.logits(x)[0]
-        classes = top_two(logits)
-        maps = integrated_gradients(self.net, x, list(classes))
-        return Why(classes[0], softmax(logits), maps[0], occlusion(self.net, x, classes[0]),
-                   make_contrast(classes, maps))
+        """Saliency, occlusion and contrast for the predicted class, with BLAS on one thread."""
+        with one_blas_thread():
+            return why_maps(self.net, image)
+
+
+def why_maps(net: NumpyCNN, image: np.ndarray) -> Why:
+    """Saliency, occlusion and contrast for the predicted class; one IG pass serves two maps.
+
+    Runs with whatever BLAS threads are set; :meth:`Explainer.why` is this on one thread.
+    """
+    x = _image(image)
+    logits = net.logits(x)[0]
+    classes = top_two(logits)
+    maps = integrated_gradients(net, x, list(classes))
+    return Why(classes[0], softmax(logits), maps[0], occlusion(net, x, classes[0]), make_contrast(classes, maps))
 
 
 def dense_mosaic(dense: np.ndarray) -> np.ndarray:

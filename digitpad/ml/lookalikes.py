@@ -43,6 +43,11 @@ RANK = 64  # principal directions kept for the bounds
 CHUNK = 250  # training images per forward pass while building
 SLACK = 1e-4  # float32 rounding headroom for the bounds
 Progress = Callable[[int, int], None]  # (images done, total)
+Cancelled = Callable[[], bool]  # True: stop building
+
+
+class BuildCancelled(Exception):
+    """A build was stopped by its ``cancelled`` check; nothing was written."""
 
 
 @dataclass(frozen=True)
@@ -98,21 +103,31 @@ class LookalikeIndex:
 
 
 def build_index(net: NumpyCNN, images: np.ndarray, labels: np.ndarray, model_sha256: str = "",
-                data_sha256: str = "", progress: Progress | None = None, chunk: int = CHUNK) -> LookalikeIndex:
+                data_sha256: str = "", progress: Progress | None = None, chunk: int = CHUNK,
+                cancelled: Cancelled | None = None) -> LookalikeIndex:
     """Index ``images`` (uint8 or float ``(n, 28, 28)``) by their dense-1024 vectors, in chunks.
 
-    ``progress(done, total)`` is called after each chunk; an exception it raises aborts the build.
+    ``progress(done, total)`` is called after each chunk of forward passes (the
+    principal basis follows the last one); an exception it raises aborts the
+    build. ``cancelled()`` is asked before every chunk of either step and
+    raises :class:`BuildCancelled` when it says True.
     """
     n = len(images)
     unit = np.zeros((n, 1024), np.float16)
     scale = np.float32(1 / 255) if np.asarray(images[:1]).dtype == np.uint8 else np.float32(1)
     for start in range(0, n, chunk):
+        _check(cancelled)
         dense = net.features(np.asarray(images[start:start + chunk], np.float32) * scale)
         norms = np.linalg.norm(dense, axis=1, keepdims=True)
         unit[start:start + chunk] = np.divide(dense, norms, out=np.zeros_like(dense), where=norms > 0)
         if progress is not None:
             progress(min(start + chunk, n), n)
-    return _from_unit(unit, labels, model_sha256, data_sha256, chunk)
+    return _from_unit(unit, labels, model_sha256, data_sha256, chunk, cancelled)
+
+
+def _check(cancelled: Cancelled | None) -> None:
+    if cancelled is not None and cancelled():
+        raise BuildCancelled("look-alike index build cancelled")
 
 
 def index_from_features(dense: np.ndarray, labels: np.ndarray, model_sha256: str = "",
@@ -125,19 +140,21 @@ def index_from_features(dense: np.ndarray, labels: np.ndarray, model_sha256: str
 
 
 def _from_unit(unit: np.ndarray, labels: np.ndarray, model_sha256: str, data_sha256: str,
-               chunk: int) -> LookalikeIndex:
+               chunk: int, cancelled: Cancelled | None = None) -> LookalikeIndex:
     units = np.flatnonzero((unit != 0).any(axis=0)).astype(np.int16)
     features = np.ascontiguousarray(unit[:, units])
-    basis, projections, residuals = _bounds(features, chunk)
+    basis, projections, residuals = _bounds(features, chunk, cancelled)
     return LookalikeIndex(features, units, np.asarray(labels, np.uint8), np.arange(len(unit), dtype=np.int32),
                           basis, projections, residuals, model_sha256, data_sha256)
 
 
-def _bounds(features: np.ndarray, chunk: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _bounds(features: np.ndarray, chunk: int,
+            cancelled: Cancelled | None = None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The principal basis of the stored (float16) vectors, their projections and residual norms."""
     n, d = features.shape
     gram = np.zeros((d, d), np.float64)
     for start in range(0, n, 4 * chunk):
+        _check(cancelled)
         part = features[start:start + 4 * chunk].astype(np.float32)
         gram += part.T @ part
     rank = min(RANK, d, n)
@@ -145,6 +162,7 @@ def _bounds(features: np.ndarray, chunk: int) -> tuple[np.ndarray, np.ndarray, n
     projections = np.zeros((n, rank), np.float32)
     residuals = np.zeros(n, np.float32)
     for start in range(0, n, 4 * chunk):
+        _check(cancelled)
         part = features[start:start + 4 * chunk].astype(np.float32)
         projections[start:start + len(part)] = part @ basis
         residuals[start:start + len(part)] = np.linalg.norm(part - projections[start:start + len(part)] @ basis.T,
@@ -233,10 +251,12 @@ def load_index(model_path: str | Path, data_sha256: str | None = None,
 
 
 def load_or_build(net: NumpyCNN, model_path: str | Path, data: Mnist | None = None,
-                  progress: Progress | None = None) -> LookalikeIndex:
+                  progress: Progress | None = None, cancelled: Cancelled | None = None,
+                  chunk: int = CHUNK) -> LookalikeIndex:
     """The cached index for ``model_path``, building and caching it from MNIST training data if needed.
 
-    ``data`` defaults to the bundled MNIST. Meant for a worker thread: building takes about a minute.
+    ``data`` defaults to the bundled MNIST. Meant for a worker thread: building
+    takes about a minute. A cancelled build (:class:`BuildCancelled`) writes nothing.
     """
     from digitpad.ml.data import load_mnist
 
@@ -244,6 +264,8 @@ def load_or_build(net: NumpyCNN, model_path: str | Path, data: Mnist | None = No
     model_sha256 = file_sha256(Path(model_path))
     index = load_index(model_path, mnist.sha256, model_sha256)
     if index is None:
-        index = build_index(net, mnist.x_train, mnist.y_train, model_sha256, mnist.sha256, progress)
+        index = build_index(net, mnist.x_train, mnist.y_train, model_sha256, mnist.sha256, progress, chunk,
+                            cancelled)
+        _check(cancelled)
         save_index(index, model_path)
     return index
