@@ -5,12 +5,15 @@ of the network (``predictor.numpy_cnn``: a NumpyPredictor has one, a
 TensorFlow Predictor has one when the model is the tutorial CNN);
 ``show_drawing(image28)`` shows the model input of a reading. The maps are
 computed by :mod:`digitpad.ml.explain` on the tab's own thread, newest drawing
-first (:mod:`digitpad.ui.inside_worker`); no TensorFlow is involved.
+first (:mod:`digitpad.ui.inside_worker`); no TensorFlow is involved. The
+look-alikes need the model's index of the training digits: the first "why"
+drawing of a model asks :mod:`digitpad.ui.lookalike_indexer` to read or build
+it on another thread, and the tab shows its progress until it is there.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 from PySide6.QtCore import QCoreApplication, Qt, Signal, Slot
@@ -20,6 +23,7 @@ from PySide6.QtWidgets import (QCheckBox, QHBoxLayout, QLabel, QScrollArea, QVBo
 from digitpad.ui.inside_maps import MapGrid, OutputBars, arithmetic_text, layer_column, picture_label
 from digitpad.ui.inside_worker import (POOL_COLUMNS, SCALES, InsideJob, InsideResult, InsideWorker, tiled_size,
                                        to_qimage)
+from digitpad.ui.lookalike_indexer import LookalikeIndexer
 from digitpad.ui.workers import WAIT_MS, start_thread, stop_thread
 
 NEEDS_TUTORIAL = "The Inside view needs the tutorial CNN"
@@ -33,7 +37,8 @@ class InsideTab(QWidget):
     shown = Signal(int)  # the generation now on screen (for tests and the status bar)
     _wake = Signal()
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    def __init__(self, parent: QWidget | None = None, training_data: Callable[[], Any] | None = None) -> None:
+        """``training_data()`` gives the digits to find look-alikes among (default: the bundled MNIST)."""
         super().__init__(parent)
         self.setObjectName("insideTab")
         self._explainer: Any = None
@@ -48,6 +53,9 @@ class InsideTab(QWidget):
         self._worker.done.connect(self._on_done)
         self._worker.error.connect(self._on_error)
         self._thread = start_thread(self._worker, self, "digitpad-inside", serve=True)
+        self.indexer = LookalikeIndexer(self, training_data)
+        self.indexer.ready.connect(self._on_neighbours)
+        self.indexer.noteChanged.connect(self._on_index_note)
         self._running = True
         app = QCoreApplication.instance()
         if app is not None:  # a safety net; the window calls shutdown() itself
@@ -170,6 +178,7 @@ class InsideTab(QWidget):
         info = getattr(source, "info", None)
         self._model_path = str(getattr(info, "path", "") or "")
         self._explainer = Explainer(net) if isinstance(net, NumpyCNN) else None
+        self.indexer.set_model(self._model_path if self._explainer is not None else "")
         for part in (self.strip, self.arithmetic_panel):
             part.setVisible(self._explainer is not None)
         self.why_panel.setVisible(self._explainer is not None and self.why_check.isChecked())
@@ -205,10 +214,12 @@ class InsideTab(QWidget):
         return not self._worker.mailbox.busy()
 
     def shutdown(self, timeout_ms: int = WAIT_MS) -> None:
-        """Stop the worker thread, waiting at most ``timeout_ms`` (a running computation finishes first)."""
+        """Stop the worker thread and any index build, waiting at most ``timeout_ms`` for each
+        (a running computation finishes first, a build stops at its next chunk)."""
         if not self._running:
             return
         self._running = False
+        self.indexer.shutdown(timeout_ms)
         stop_thread(self._thread, timeout_ms)
 
     # --- work ---------------------------------------------------------------------------------
@@ -216,7 +227,9 @@ class InsideTab(QWidget):
         self._generation += 1
         if self.why_check.isChecked():
             self.message.setText("Computing why (saliency, occlusion)…")
-        job = InsideJob(self._generation, self._image, self._explainer, self.why_check.isChecked(), self._model_path)
+        why = self.why_check.isChecked()
+        neighbours = self.indexer.need(self._explainer.net, self._model_path) if why and self._running else None
+        job = InsideJob(self._generation, self._image, self._explainer, why, neighbours)
         if self._running and self._worker.mailbox.put(job):
             self._wake.emit()
 
@@ -270,12 +283,23 @@ class InsideTab(QWidget):
             found = ", ".join(f"{int(d)} ({s:.2f})" for d, s in zip(result.lookalikes.labels, result.lookalikes.similarity))
             self.lookalike_label.setText(f"Look-alikes (nearest training digits, cosine): {found}")
         else:
-            self.lookalike_label.setText(result.lookalike_note)
+            self.lookalike_label.setText(self.indexer.note)
         for k, thumb in enumerate(self.lookalike_thumbs):
             pictures = result.lookalike_pictures
             thumb.setVisible(k < len(pictures))
             if k < len(pictures):
                 thumb.setPixmap(QPixmap.fromImage(pictures[k]))
+
+    @Slot(str)
+    def _on_neighbours(self, model_path: str) -> None:
+        """The index came: show the look-alikes of the drawing on screen."""
+        if self._running and model_path == self._model_path and self.why_check.isChecked() and self._image is not None:
+            self._request()
+
+    @Slot(str)
+    def _on_index_note(self, text: str) -> None:
+        if self.result is None or self.result.lookalikes is None:
+            self.lookalike_label.setText(text)
 
     @Slot(str, int)
     def _on_error(self, message: str, generation: int) -> None:

@@ -3,8 +3,11 @@
 Same mailbox as :mod:`digitpad.ui.prediction_service`: the worker holds at most
 ONE pending job in a lock-protected slot, a newer drawing replaces an older
 one, and every result carries the generation of its job so the tab can drop
-stale ones. Everything here is NumPy (digitpad.ml.explain); colours are turned
-into ``QImage`` s here too, so the GUI thread only wraps them in pixmaps.
+stale ones. Everything here is NumPy (digitpad.ml.explain), run with BLAS on
+one thread (digitpad.ml.blas); colours are turned into ``QImage`` s here too,
+so the GUI thread only wraps them in pixmaps. The look-alike index comes with
+the job, ready-made (digitpad.ui.lookalike_indexer reads or builds it on a
+thread of its own), so this thread never waits for it.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ class InsideJob:
     image: np.ndarray  # (28, 28) float32 model input
     explainer: Any  # digitpad.ml.explain.Explainer
     why: bool
-    model_path: str = ""
+    neighbours: Any = None  # digitpad.ui.lookalike_indexer.Neighbours when look-alikes are wanted and ready
 
 
 @dataclass
@@ -39,7 +42,6 @@ class InsideResult:
     pictures: dict[str, Any] = field(default_factory=dict)
     why: Any = None  # digitpad.ml.explain.Why
     lookalikes: Any = None  # digitpad.ml.lookalikes.Lookalikes, or None
-    lookalike_note: str = ""
     lookalike_pictures: list[Any] = field(default_factory=list)  # QImages of the look-alike training digits
     explainer: Any = None  # the Explainer these maps came from (hover arithmetic uses the same one)
 
@@ -71,7 +73,7 @@ def symmetric(values: np.ndarray) -> float:
 def compute(job: InsideJob, lookalike_index: Any = None, training_images: np.ndarray | None = None) -> InsideResult:
     """Maps, their pictures and (when asked) the "why" maps for one job; NumPy only.
 
-    ``lookalike_index`` (a cached :class:`digitpad.ml.lookalikes.LookalikeIndex`) adds the nearest
+    ``lookalike_index`` (a :class:`digitpad.ml.lookalikes.LookalikeIndex`) adds the nearest
     training digits, drawn from ``training_images`` (MNIST ``x_train``) when given.
     """
     from digitpad.explain_pictures import colorize
@@ -110,8 +112,6 @@ def compute(job: InsideJob, lookalike_index: Any = None, training_images: np.nda
                     to_qimage(colorize(np.asarray(training_images[int(r)], np.float32).reshape(28, 28), "gray",
                                        0.0, float(np.max(training_images[int(r)])) or 1.0), 2)
                     for r in result.lookalikes.rows]
-        else:
-            result.lookalike_note = "Look-alikes: no index built for this model yet"
     return result
 
 
@@ -124,44 +124,22 @@ class InsideWorker(QObject):
     def __init__(self) -> None:
         super().__init__()
         self.mailbox: Mailbox[InsideJob] = Mailbox()
-        self._indexes: dict[str, Any] = {}  # model path -> look-alike index or None (looked up once)
-        self._training: np.ndarray | None = None  # MNIST x_train, read once an index is found
         self.calls = 0
 
     @Slot()
     def drain(self) -> None:
         """Handle pending jobs until none is left."""
+        from digitpad.ml.blas import one_blas_thread
+
         while (taken := self.mailbox.take()):
             job, _ = taken
             try:
                 self.calls += 1
-                index = self._index(job.model_path) if job.why else None
-                result = compute(job, index, self._training_images() if index is not None else None)
+                near = job.neighbours if job.why else None
+                index, images = (None, None) if near is None else (near.index, near.images)
+                with one_blas_thread():
+                    result = compute(job, index, images)
             except Exception as exc:  # noqa: BLE001 - a bad drawing or model must not kill the worker
                 self.error.emit(one_line(exc), job.generation)
                 continue
             self.done.emit(result)
-
-    def _training_images(self) -> np.ndarray | None:
-        """The bundled MNIST training images, for look-alike thumbnails; None when they cannot be read."""
-        if self._training is None:
-            from digitpad.ml.data import load_mnist
-
-            try:
-                self._training = load_mnist().x_train
-            except Exception:  # noqa: BLE001 - thumbnails are optional; the labels still show
-                return None
-        return self._training
-
-    def _index(self, model_path: str) -> Any:
-        """The cached look-alike index of ``model_path``, if one was built; never builds one here."""
-        if not model_path:
-            return None
-        if model_path not in self._indexes:
-            from digitpad.ml.lookalikes import load_index
-
-            try:
-                self._indexes[model_path] = load_index(model_path)
-            except (OSError, ValueError):
-                self._indexes[model_path] = None
-        return self._indexes[model_path]
