@@ -30,7 +30,7 @@ from digitpad.ui.training_charts import epoch_tick_step
 if TYPE_CHECKING:  # pragma: no cover
     import pyqtgraph as pg
 
-COLUMNS = ("date", "kind", "status", "full epochs", "test acc", "learning rate", "batch size")
+COLUMNS = ("date", "test acc", "kind", "full epochs", "status", "learning rate", "batch size")  # accuracy first: it is what runs are compared by
 SORT_ROLE = Qt.ItemDataRole.UserRole  # the number a column sorts by
 ID_ROLE = Qt.ItemDataRole.UserRole + 1  # the run id, on the date cell
 EMPTY_TEXT = "No runs yet: train a model and it appears here"
@@ -266,10 +266,10 @@ class RunsView(QWidget):
         kinds = {"train": 0, "fine-tune": 1}
         return [
             when,
-            _cell(record.kind, kinds.get(record.kind, 2)),
-            _cell(status_text(record), 0 if record.status == "finished" else 1),
-            _cell(epochs, record.epochs_run),
             _cell("—" if accuracy is None else f"{accuracy * 100:.2f} %", _number(accuracy)),
+            _cell(record.kind, kinds.get(record.kind, 2)),
+            _cell(epochs, record.epochs_run),
+            _cell(status_text(record), 0 if record.status == "finished" else 1),
             _cell("—" if _number(lr) == -math.inf else f"{lr:g}", _number(lr)),
             _cell("—" if _number(batch) == -math.inf else str(batch), _number(batch)),
         ]

@@ -40,6 +40,10 @@ def _widget(setting: Setting) -> QWidget:
             text = auto_precision_text() if choice == "auto" and setting.name == "precision" else choice
             widget.addItem(CHOICE_TEXTS.get(choice, text), choice)
         widget.setCurrentIndex(setting.choices.index(setting.default))
+        # As wide as the other fields, not as its longest item ("auto (float32 here, bfloat16 on a
+        # recent GPU)"), so the settings column leaves the Runs table room; the list shows items whole.
+        widget.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+        widget.setMinimumContentsLength(14)
     elif setting.kind is int:
         widget = QSpinBox()
         low = int(setting.low) - (1 if setting.optional else 0)  # one below the range: "all"

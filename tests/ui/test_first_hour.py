@@ -28,9 +28,10 @@ import numpy as np
 import pytest
 from PIL import Image
 from PySide6.QtCore import QPoint, QRect, QSettings, Qt
-from PySide6.QtWidgets import QFileDialog, QInputDialog, QMessageBox, QWidget
+from PySide6.QtWidgets import QComboBox, QFileDialog, QInputDialog, QMessageBox, QWidget
 
 from digitpad.ui.main_window import MODEL_KEY, MainWindow
+from digitpad.ui.runs_view import COLUMNS
 from tests.ui.conftest import STROKE, correction_button, draw
 
 LEFT = Qt.MouseButton.LeftButton
@@ -239,3 +240,27 @@ def test_item10_every_message_box_in_the_ui_is_titled_what_and_the_app() -> None
     assert len(titles) >= 10
     wrong = {where: title for where, title in titles.items() if not re.fullmatch(r"[A-Z][a-z]+( [a-z]+)* — digitpad", title)}
     assert not wrong
+
+
+def test_item10_the_runs_table_shows_each_run_s_accuracy_in_a_1024_window(qtbot: Any, show: Any, settings: QSettings,
+                                                                          fake_predictor: Any) -> None:
+    """The accuracy, what runs are compared by, is in view without scrolling sideways in a 1024x768 window
+    (the settings column was 460 px wide, sized by the precision box's longest choice)."""
+    from digitpad.ml.runs import runs_dir
+    from tests.ui.test_runs_view import three_runs
+
+    three_runs(runs_dir().parent)
+    window = show(MainWindow(predictor=fake_predictor, settings=settings))
+    window.resize(1024, 768)
+    window.tabs.setCurrentWidget(window.train_tab)
+    tab = window.train_tab
+    tab.views.setCurrentWidget(tab.runs_view)
+    tab.runs_view.refresh()
+    qtbot.wait(50)
+    table = tab.runs_view.table
+    assert table.rowCount() == 3
+    header, acc = table.horizontalHeader(), COLUMNS.index("test acc")
+    assert header.sectionViewportPosition(acc) + header.sectionSize(acc) <= table.viewport().width()
+    assert tab.layout().itemAt(0).widget().width() <= 0.4 * window.width()
+    combo = tab.findChild(QComboBox, "precisionCombo")
+    assert combo.width() >= combo.fontMetrics().horizontalAdvance("auto (last run: float32)") * 0.7

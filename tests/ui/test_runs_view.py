@@ -93,7 +93,7 @@ def test_table_lists_every_run_newest_first(view: RunsView) -> None:
     assert _ids(view) == ["20250201-090000-aaaaaa", "20250131-142501-3fa9c2", "20250115-120000-bbbbbb"]
     row = view.row_of("20250115-120000-bbbbbb")
     cells = [table.item(row, col).text() for col in range(len(COLUMNS))]
-    assert cells[1:] == ["train", "stopped at epoch 2 batch 40/157", "1/5", "11.40 %", "0.001", "64"]
+    assert cells[1:] == ["11.40 %", "train", "1/5", "stopped at epoch 2 batch 40/157", "0.001", "64"]
     assert table.item(view.row_of("20250131-142501-3fa9c2"), ACC).text() == "99.12 %"
 
 
