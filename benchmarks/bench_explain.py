@@ -53,6 +53,14 @@ def timings(run: Callable[[], Any], repeat: int) -> tuple[float, float]:
     return statistics.median(samples), min(samples)
 
 
+def on_one_thread(run: Callable[[], Any]) -> Any:
+    """``run()`` with BLAS on one thread, as the Inside tab's worker calls it."""
+    from digitpad.ml.blas import one_blas_thread
+
+    with one_blas_thread():
+        return run()
+
+
 def compare(runs: dict[str, Callable[[], Any]], repeat: int) -> dict[str, tuple[float, float]]:
     """Median and fastest of each run in ms, the runs taking turns call by call (after a warm-up each)."""
     for run in runs.values():
@@ -108,8 +116,8 @@ def main(repeat: int = 30, model: str | None = None, cached: bool = False,
     measures: dict[str, Callable[[], Any]] = {
         "feature maps": lambda: explainer.feature_maps(image),
         "saliency + occlusion + contrast": lambda: explainer.why(image),
-        "look-alikes": lambda: index.nearest(explainer.net.features(image)[0]),
-        "look-alikes query alone": lambda: index.nearest(dense),
+        "look-alikes": lambda: on_one_thread(lambda: index.nearest(explainer.net.features(image)[0])),
+        "look-alikes query alone": lambda: on_one_thread(lambda: index.nearest(dense)),
     }
     threads = blas_threads()
     with one_blas_thread():

@@ -76,7 +76,8 @@ class Explainer:
     def feature_maps(self, image: np.ndarray) -> dict[str, np.ndarray]:
         """Every layer's output for one float32 ``(28, 28)`` image in [0, 1], keyed as :data:`LAYERS`."""
         x = _image(image)
-        act = self.net.activations(x)
+        with one_blas_thread():
+            act = self.net.activations(x)
         maps = {"input": x[:, :, None]}
         maps.update({name: value[0] for name, value in act.items()})
         maps["softmax"] = softmax(maps["logits"])
