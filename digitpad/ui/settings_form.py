@@ -27,7 +27,7 @@ def object_name(setting: Setting) -> str:
 def auto_precision_text(policy: str | None = None) -> str:
     if policy is not None:
         return f"auto (last run: {'bfloat16' if 'bfloat16' in policy else 'float32'})"
-    return "auto (bfloat16 on this CPU)" if cpu_has_bf16() else "auto (float32 here, bfloat16 on a recent GPU)"
+    return "auto (bfloat16 here)" if cpu_has_bf16() else "auto (float32 here)"  # the tooltip says the rest
 
 
 def _widget(setting: Setting) -> QWidget:
@@ -40,10 +40,10 @@ def _widget(setting: Setting) -> QWidget:
             text = auto_precision_text() if choice == "auto" and setting.name == "precision" else choice
             widget.addItem(CHOICE_TEXTS.get(choice, text), choice)
         widget.setCurrentIndex(setting.choices.index(setting.default))
-        # As wide as the other fields, not as its longest item ("auto (float32 here, bfloat16 on a
-        # recent GPU)"), so the settings column leaves the Runs table room; the list shows items whole.
+        # As wide as the other fields, not as its longest item, so the settings column leaves the
+        # Runs table room; the choices are kept short enough to show whole.
         widget.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
-        widget.setMinimumContentsLength(14)
+        widget.setMinimumContentsLength(21)
     elif setting.kind is int:
         widget = QSpinBox()
         low = int(setting.low) - (1 if setting.optional else 0)  # one below the range: "all"
