@@ -52,6 +52,7 @@ class _Worker(QObject):
     def drain(self) -> None:
         """Handle pending jobs until none is left; a drawing waits while no model is set."""
         from digitpad.contracts import blank_prediction
+        from digitpad.ml.blas import one_blas_thread  # small products: one thread is faster on a busy CPU
 
         while (taken := self.mailbox.take(lambda job, predictor: job.array is None or predictor is not None)):
             job, predictor = taken
@@ -60,7 +61,8 @@ class _Worker(QObject):
                 continue
             try:
                 self.calls += 1
-                prediction = predictor.predict(job.array)
+                with one_blas_thread():
+                    prediction = predictor.predict(job.array)
             except Exception as exc:  # a model error must not kill the worker
                 self.error.emit(one_line(exc), job.generation)
                 continue

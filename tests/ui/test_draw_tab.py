@@ -182,3 +182,37 @@ def test_a_brush_size_below_the_range_is_clamped_not_reverted(qtbot, tab: DrawTa
     box.clearFocus()
     assert box.value() == box.minimum() and tab.brush_width() == box.minimum()
     assert f"{box.minimum()}–{box.maximum()} px" in box.toolTip()
+
+
+class BlasRecordingPredictor(FakePredictor):
+    """Records how many threads NumPy's BLAS would use while it is asked."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.blas: list[int] = []
+
+    def predict(self, source):  # type: ignore[override]
+        from digitpad.ml.blas import blas_threads
+
+        self.blas.append(blas_threads())
+        return super().predict(source)
+
+
+def test_predictions_run_on_one_blas_thread_and_the_limit_is_restored(qtbot) -> None:
+    """A drawing's forward pass is a few small products: on a CPU busy with training, BLAS threads
+    spinning for a core made one reading twice as slow (benchmarks/bench_predict.py)."""
+    from digitpad.ml.blas import blas_threads
+
+    before = blas_threads()
+    recording = BlasRecordingPredictor()
+    service = PredictionService(recording)
+    try:
+        array = np.full((280, 280), 255, np.uint8)
+        array[60:220, 130:150] = 0
+        with qtbot.waitSignal(service.predicted, timeout=5000):
+            service.request(array)
+        assert recording.blas == [1]
+        qtbot.waitUntil(service.is_idle, timeout=5000)
+        assert blas_threads() == before
+    finally:
+        service.shutdown()
