@@ -36,7 +36,7 @@ from digitpad.ui.theme import Scheme, use_scheme  # noqa: E402
 SIZE = (1040, 660)
 SEVEN = [((0.25, 0.22), (0.75, 0.22)), ((0.75, 0.22), (0.45, 0.82))]  # strokes, in fractions of the canvas
 FOUR = [((0.38, 0.18), (0.28, 0.62)), ((0.28, 0.62), (0.75, 0.62)), ((0.62, 0.3), (0.62, 0.86))]
-INSIDE_SIZE = (1040, 780)  # the layer strip and the "why" maps need the height
+INSIDE_SIZE = (1280, 960)  # the whole strip to the dense mosaic, and the look-alikes
 
 
 def wait_until(app: QApplication, condition: Callable[[], bool], timeout: float, what: str) -> None:
@@ -113,6 +113,9 @@ def inside_screenshot(app: QApplication, window: MainWindow, out: Path) -> None:
     settle(app, 1.0)
     wait_until(app, lambda: inside.is_idle() and not inside.message.text().startswith("Computing"), 180,
                "the Inside tab's maps and the 'why' maps")
+    wait_until(app, lambda: inside.result is not None and inside.result.lookalikes is not None, 600,
+               "the look-alikes (the first time, the index of 60,000 training digits is built)")
+    settle(app, 0.5)
     save(app, window, out / "screenshot-inside.png")
     window.resize(*SIZE)
 

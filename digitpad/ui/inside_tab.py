@@ -138,6 +138,7 @@ class InsideTab(QWidget):
         why_row.addStretch(1)
         self.lookalike_label = QLabel()
         self.lookalike_label.setObjectName("lookalikes")
+        self.lookalike_label.setWordWrap(True)  # eight labels and scores: never wider than the window
         self.lookalike_row = QHBoxLayout()
         self.lookalike_thumbs = [picture_label(f"lookalike{k}", 56, 56) for k in range(8)]
         for thumb in self.lookalike_thumbs:

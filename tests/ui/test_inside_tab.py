@@ -297,6 +297,13 @@ def test_the_inside_tab_builds_caches_and_shows_eight_lookalikes(qtbot: Any, rea
     first = thumbs[0].pixmap().toImage()  # the nearest training digit's own pixels, 2x
     shown_digit = np.array([[first.pixelColor(2 * c, 2 * r).red() for c in range(28)] for r in range(28)], float)
     assert np.corrcoef(shown_digit.ravel(), small.x_train[expected.rows[0]].ravel())[0, 1] > 0.95
+    window.resize(1040, 780)  # the look-alikes' line must not widen the panel past the window (it overlapped)
+    qtbot.wait(100)
+    body = tab.strip.parentWidget()
+    assert body.minimumSizeHint().width() <= body.width()
+    strip, why = tab.strip.geometry(), tab.why_panel.geometry()
+    assert strip.bottom() < why.top() and strip.bottom() < tab.arithmetic_panel.geometry().top()
+    assert why.right() <= body.width() and tab.lookalike_label.geometry().right() <= why.width()
 
 
 def test_the_live_maps_follow_strokes_while_the_index_builds_and_closing_stops_it(
