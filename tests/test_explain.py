@@ -220,7 +220,11 @@ def test_contrast_is_why_a_and_not_b_on_one_scale(explainer: Explainer, mnist: M
     np.testing.assert_allclose(result.map, result.maps[0] - result.maps[1], rtol=0, atol=1e-6)
     blank = net.logits(np.zeros((28, 28), np.float32))[0]
     margin = float((logits[a] - logits[b]) - (blank[a] - blank[b]))
-    assert abs(float(result.map.sum()) - margin) < 0.02 * abs(margin)
+    # completeness: the map sums to the change in a - b from the blank baseline, up to the midpoint
+    # rule's error (1.3 % median, 4.4 % worst of 20 test digits at the shown 16 steps; 1 % at 64)
+    assert abs(float(result.map.sum()) - margin) < 0.05 * abs(margin)
+    finer = integrated_gradients(net, image, [seed], 64)[0]
+    assert abs(float(finer.sum()) - margin) < 0.015 * abs(margin)
     assert result.limit == pytest.approx(max(float(np.abs(m).max()) for m in [result.map, *result.maps]))
     other = explainer.contrast(image, (4, 9))
     assert other.classes == (4, 9)
