@@ -536,17 +536,12 @@ class AspectBox(QWidget):
         box_width, box_height = self.width(), min(self.height(), self.maximumHeight())
         width = min(box_width, int(box_height * self._aspect))
         height = int(width / self._aspect)
-        flags = self._alignment
-        if flags & Qt.AlignmentFlag.AlignLeft:
-            x = 0
-        elif flags & Qt.AlignmentFlag.AlignRight:
-            x = box_width - width
-        else:
-            x = (box_width - width) // 2
-        if flags & Qt.AlignmentFlag.AlignTop:
-            y = 0
-        elif flags & Qt.AlignmentFlag.AlignBottom:
-            y = box_height - height
-        else:
-            y = (box_height - height) // 2
+        flags, align = self._alignment, Qt.AlignmentFlag
+        x = _offset(flags, align.AlignLeft, align.AlignRight, box_width - width)
+        y = _offset(flags, align.AlignTop, align.AlignBottom, box_height - height)
         self._child.setGeometry(x, y, width, height)
+
+
+def _offset(flags: Qt.AlignmentFlag, start: Qt.AlignmentFlag, end: Qt.AlignmentFlag, free: int) -> int:
+    """Where a child goes along one axis with ``free`` px to spare: at the start, the end or centred."""
+    return 0 if flags & start else free if flags & end else free // 2

@@ -224,16 +224,9 @@ class MetricChart(QWidget):
     def _build(self) -> None:
         import pyqtgraph as pg  # here, not at module level: see the module docstring
 
-        widget = pg.PlotWidget()
-        widget.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        widget = fixed_plot("epoch", self._y_title)
         plot = widget.getPlotItem()
         plot.setTitle(self._title)
-        plot.setLabel("bottom", "epoch")
-        plot.setLabel("left", self._y_title)
-        plot.showGrid(x=True, y=True)
-        plot.setMenuEnabled(False)
-        plot.hideButtons()  # no auto-range "A" button: the ranges are fixed on purpose
-        plot.setMouseEnabled(x=False, y=False)
         plot.disableAutoRange()
         plot.getViewBox().setDefaultPadding(0.0)
         dx, dy = 8, (8 if self._legend_corner.startswith("top") else -8)
@@ -415,3 +408,20 @@ class TrainingCharts(QWidget):
         self.loss.append(VAL_LOSS, end.epoch, end.val_loss)
         self.accuracy.append(TRAIN_ACCURACY, end.epoch, end.accuracy)
         self.accuracy.append(VAL_ACCURACY, end.epoch, end.val_accuracy)
+
+
+def fixed_plot(x_label: str, y_label: str) -> pg.PlotWidget:
+    """A pyqtgraph plot for a view that sets its own ranges: labelled, gridded, no menu, no
+    auto-range "A" button and no mouse panning or zooming. Call it only once a chart is shown."""
+    import pyqtgraph as pg  # here, not at module level: see the module docstring
+
+    widget = pg.PlotWidget()
+    widget.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+    plot = widget.getPlotItem()
+    plot.setLabel("bottom", x_label)
+    plot.setLabel("left", y_label)
+    plot.showGrid(x=True, y=True)
+    plot.setMenuEnabled(False)
+    plot.hideButtons()
+    plot.setMouseEnabled(x=False, y=False)
+    return widget

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import QGridLayout, QLabel, QSizePolicy, QVBoxLayout, QWi
 
 from digitpad.contracts import EpochEnd, WeightHistogram
 from digitpad.ui.theme import current_palette, is_palette_change, series_colors, style_chart
+from digitpad.ui.training_charts import fixed_plot
 
 if TYPE_CHECKING:  # pragma: no cover
     import pyqtgraph as pg
@@ -105,15 +106,8 @@ class LayerHistogramChart(QWidget):
     def _build(self) -> None:
         import pyqtgraph as pg  # here, not at module level: see the module docstring
 
-        widget = pg.PlotWidget()
-        widget.setFocusPolicy(Qt.FocusPolicy.NoFocus)
+        widget = fixed_plot("weight", "count")
         plot = widget.getPlotItem()
-        plot.setLabel("bottom", "weight")
-        plot.setLabel("left", "count")
-        plot.showGrid(x=True, y=True)
-        plot.setMenuEnabled(False)
-        plot.hideButtons()
-        plot.setMouseEnabled(x=False, y=False)
         self._items = [pg.PlotDataItem(antialias=True) for _ in range(FADED + 1)]
         for depth, item in enumerate(self._items):
             item.setZValue(-depth)  # the latest on top
