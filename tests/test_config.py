@@ -33,7 +33,7 @@ def test_each_range_is_enforced(name: str) -> None:
 
 def test_the_one_fine_tune_rule() -> None:
     tuned = fine_tune_settings(TrainConfig(limit=100))
-    assert (tuned.epochs, tuned.learning_rate, tuned.augment, tuned.limit) == (1, 1e-4, True, 100)
+    assert (tuned.epochs, tuned.learning_rate, tuned.augment, tuned.elastic, tuned.limit) == (1, 1e-4, True, 34.0, 100)
     mine = fine_tune_settings(TrainConfig(epochs=4, learning_rate=5e-4))
     assert (mine.epochs, mine.learning_rate, mine.augment) == (4, 5e-4, True)
 
